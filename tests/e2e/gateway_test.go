@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+)
+
+const (
+	defaultTenant = "gatewayz-default"
+	spanTenant    = "acme"
+	logTenant     = "globex"
+	dataPath      = "/internal/data-metrics"
+)
+
+// TestGatewayPipeline runs the whole gateway config against a real
+// Prometheus and recording Loki/Tempo/Pyroscope sinks, sends one scenario
+// and checks every derived number exactly.
+func TestGatewayPipeline(t *testing.T) {
+	backend := httptest.NewServer(fakeBackend(dataPath))
+	defer backend.Close()
+	gw := harness.StartGateway(t, harness.GatewayOptions{
+		Prometheus: true,
+		Env: map[string]string{
+			"TENANT_ID":                 defaultTenant,
+			"FASTAPI_TARGET":            strings.TrimPrefix(backend.URL, "http://"),
+			"FASTAPI_DATA_METRICS_PATH": dataPath,
+			"DEPLOYMENT_ENV":            "staging",
+		},
+	})
+	prom := gw.Prometheus
+
+	sc := scenario{requests: 40, failEvery: 5, start: time.Now().Add(-time.Minute)}
+	td := sc.traces()
+	sent := ptrace.NewTraces()
+	td.CopyTo(sent)
+	sendTracesGRPC(t, gw.OTLPGRPC, spanTenant, td)
+	sentAt := time.Now()
+	sendLogsHTTP(t, gw.OTLPHTTP, logTenant, sc.logs())
+	sendMetricsHTTP(t, gw.OTLPHTTP, spanTenant, pushedGauge("acme_pushed_gauge", 3))
+
+	total := float64(sc.spanCount())
+	var arrivalToQueryable time.Duration
+	harness.Eventually(t, 60*time.Second, func() error {
+		v, err := prom.QueryValue(`sum(traces_spanmetrics_calls_total)`)
+		if err != nil {
+			return err
+		}
+		if v != total {
+			return fmt.Errorf("calls %v, want %v", v, total)
+		}
+		arrivalToQueryable = time.Since(sentAt)
+		return nil
+	})
+	t.Logf("spans sent %d (%d requests, %d failed); span metrics queryable %s after the export returned",
+		sc.spanCount(), sc.requests, sc.failures(), arrivalToQueryable.Round(10*time.Millisecond))
+
+	t.Run("span metric call counts equal spans sent", func(t *testing.T) {
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-api"})`, float64(3*sc.requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-router"})`, float64(2*sc.requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"})`, float64(2*sc.failures()))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", http_route="/v1/chat/completions", http_response_status_code="502"})`, float64(sc.failures()))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="openai", gen_ai_request_model="gpt-4o"})`, float64(sc.requests/2))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="anthropic", gen_ai_request_model="claude-3-5-sonnet"})`, float64(sc.requests/2))
+		// The connector's own name for the label must not leak through.
+		expectCount(t, prom, `traces_spanmetrics_calls_total{service_name!=""}`, 0)
+	})
+
+	t.Run("latency histogram is in seconds under Tempo's names", func(t *testing.T) {
+		sel := `{service="gatewayz-api", span_kind="SPAN_KIND_SERVER"}`
+		expectValue(t, prom, `sum(traces_spanmetrics_latency_count`+sel+`)`, float64(sc.requests))
+		expectClose(t, prom, `sum(traces_spanmetrics_latency_sum`+sel+`)`, serverLatency.Seconds()*float64(sc.requests))
+		// 300 ms spans sit in the (0.25, 0.5] bucket.
+		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.25"})`, 0)
+		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.5"})`, float64(sc.requests))
+		expectCount(t, prom, `{__name__=~"traces_spanmetrics_duration.*|traces_span_metrics_.*|traces_spanmetrics_latency_seconds.*"}`, 0)
+	})
+
+	t.Run("service graph edges and virtual provider nodes", func(t *testing.T) {
+		perProvider := float64(sc.requests / 2)
+		failedPerProvider := float64(sc.failures() / 2)
+		harness.Eventually(t, 30*time.Second, func() error {
+			return valueIs(prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="openai"})`, perProvider)
+		})
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="anthropic"})`, perProvider)
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-router", server="redis"})`, float64(sc.requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="openai"})`, failedPerProvider)
+		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="anthropic"})`, failedPerProvider)
+		expectCount(t, prom, `traces_service_graph_request_failed_total{server="gatewayz-router"}`, 0)
+		// A paired edge has both sides' latency; Grafana reads seconds.
+		expectValue(t, prom, `sum(traces_service_graph_request_server_seconds_count{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.requests))
+		expectClose(t, prom, `sum(traces_service_graph_request_server_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.010*float64(sc.requests))
+		expectClose(t, prom, `sum(traces_service_graph_request_client_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.012*float64(sc.requests))
+	})
+
+	t.Run("token sums equal the tokens sent", func(t *testing.T) {
+		in := map[string]int{}
+		out := map[string]int{}
+		for i := 0; i < sc.requests; i++ {
+			system, _ := sc.provider(i)
+			in[system] += sc.inputTokens(i)
+			out[system] += sc.outputTokens(i)
+		}
+		harness.Eventually(t, 30*time.Second, func() error {
+			return valueIs(prom, `sum(gen_ai_client_token_usage_input_total)`, float64(in["openai"]+in["anthropic"]))
+		})
+		for _, system := range []string{"openai", "anthropic"} {
+			expectValue(t, prom, fmt.Sprintf(`sum(gen_ai_client_token_usage_input_total{gen_ai_system=%q})`, system), float64(in[system]))
+			expectValue(t, prom, fmt.Sprintf(`sum(gen_ai_client_token_usage_output_total{gen_ai_system=%q})`, system), float64(out[system]))
+		}
+		expectValue(t, prom, `sum(gen_ai_client_token_usage_input_total{gen_ai_request_model="gpt-4o"})`, float64(in["openai"]))
+	})
+
+	t.Run("exemplars carry trace ids that were sent", func(t *testing.T) {
+		sentIDs := map[string]bool{}
+		for i := 0; i < sc.requests; i++ {
+			sentIDs[traceID(i).String()] = true
+		}
+		var ex []harness.Exemplar
+		harness.Eventually(t, 30*time.Second, func() error {
+			var err error
+			ex, err = prom.QueryExemplars(`traces_spanmetrics_latency_bucket{service="gatewayz-api"}`)
+			if err == nil && len(ex) == 0 {
+				err = fmt.Errorf("no exemplars yet")
+			}
+			return err
+		})
+		for _, e := range ex {
+			id := e.Labels["trace_id"]
+			if !sentIDs[id] {
+				t.Errorf("exemplar trace_id %q (labels %v) is not one of the sent trace ids", id, e.Labels)
+			}
+		}
+	})
+
+	t.Run("scraped backend series carry their job labels", func(t *testing.T) {
+		harness.Eventually(t, 30*time.Second, func() error {
+			return valueIs(prom, `sum(gatewayz_http_requests_total{job="gatewayz_production"})`, 50)
+		})
+		harness.Eventually(t, 30*time.Second, func() error {
+			return valueIs(prom, `gatewayz_models_available{job="gatewayz_data_metrics_production"}`, 117)
+		})
+		expectValue(t, prom, `gatewayz_http_requests_total{job="gatewayz_production", route="/v1/chat/completions", status="502"}`, 8)
+		// The receiver reports the unreachable Redis exporter as down.
+		harness.Eventually(t, 30*time.Second, func() error {
+			return valueIs(prom, `up{job="redis_exporter"}`, 0)
+		})
+	})
+
+	t.Run("every remote write carries the right X-Scope-OrgID", func(t *testing.T) {
+		writes := prom.Writes()
+		if len(writes) == 0 {
+			t.Fatal("no remote writes recorded")
+		}
+		tenantOf := map[string]map[string]bool{}
+		for _, w := range writes {
+			if w.Tenant() == "" {
+				t.Errorf("remote write without X-Scope-OrgID: %v", w.Header)
+			}
+			if w.Status/100 != 2 {
+				t.Errorf("remote write answered %d", w.Status)
+			}
+			for name := range w.Metrics {
+				if tenantOf[name] == nil {
+					tenantOf[name] = map[string]bool{}
+				}
+				tenantOf[name][w.Tenant()] = true
+			}
+		}
+		want := map[string]string{
+			"acme_pushed_gauge":                     spanTenant,    // sender's own header
+			"gatewayz_http_requests_total":          defaultTenant, // scrapes have no request
+			"traces_spanmetrics_calls_total":        defaultTenant, // aggregated across requests
+			"traces_service_graph_request_total":    defaultTenant,
+			"gen_ai_client_token_usage_input_total": spanTenant, // derived per request, keeps its context
+		}
+		for name, tenant := range want {
+			got := keys(tenantOf[name])
+			if len(got) != 1 || got[0] != tenant {
+				t.Errorf("%s written with tenants %v, want only %q", name, got, tenant)
+			}
+		}
+		// The source tenant of span-derived metrics survives as a label.
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{tenant="acme"})`, total)
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.requests))
+	})
+
+	t.Run("all spans reach Tempo unchanged with the sender's tenant", func(t *testing.T) {
+		harness.Eventually(t, 30*time.Second, func() error {
+			if n := gw.Tempo.SpanCount(); n != sc.spanCount() {
+				return fmt.Errorf("tempo has %d spans, want %d", n, sc.spanCount())
+			}
+			return nil
+		})
+		got := map[string]string{}
+		for _, r := range gw.Tempo.Requests() {
+			if r.Tenant() != spanTenant {
+				t.Errorf("tempo request tenant %q, want %q", r.Tenant(), spanTenant)
+			}
+			for k, v := range flattenSpans(r.Traces) {
+				got[k] = v
+			}
+		}
+		want := flattenSpans(sent)
+		if len(got) != len(want) {
+			t.Fatalf("tempo has %d distinct spans, want %d", len(got), len(want))
+		}
+		for id, w := range want {
+			if got[id] != w {
+				t.Errorf("span %s changed on the way:\n got  %s\n want %s", id, got[id], w)
+			}
+		}
+	})
+
+	t.Run("logs reach Loki with trace ids, service.name and tenant", func(t *testing.T) {
+		harness.Eventually(t, 30*time.Second, func() error {
+			if n := gw.Loki.LogCount(); n != sc.requests {
+				return fmt.Errorf("loki has %d records, want %d", n, sc.requests)
+			}
+			return nil
+		})
+		seen := map[string]bool{}
+		for _, r := range gw.Loki.Requests() {
+			if r.Tenant() != logTenant {
+				t.Errorf("loki request tenant %q, want %q", r.Tenant(), logTenant)
+			}
+			if !strings.HasSuffix(r.Path, "/otlp/v1/logs") {
+				t.Errorf("loki request path %q, want Loki's native OTLP endpoint", r.Path)
+			}
+			for i := 0; i < r.Logs.ResourceLogs().Len(); i++ {
+				rl := r.Logs.ResourceLogs().At(i)
+				attrs := rl.Resource().Attributes()
+				expectAttr(t, attrs, "service.name", gatewayService)
+				expectAttr(t, attrs, "service.instance.id", gatewayService+"-0")
+				// The sender set no environment: normalisation adds it.
+				expectAttr(t, attrs, "deployment.environment", "staging")
+				for j := 0; j < rl.ScopeLogs().Len(); j++ {
+					lrs := rl.ScopeLogs().At(j).LogRecords()
+					for k := 0; k < lrs.Len(); k++ {
+						seen[lrs.At(k).TraceID().String()] = true
+					}
+				}
+			}
+		}
+		for i := 0; i < sc.requests; i++ {
+			if !seen[traceID(i).String()] {
+				t.Errorf("trace id %s of request %d missing from Loki", traceID(i), i)
+			}
+		}
+	})
+}
+
+func pushedGauge(name string, v float64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", gatewayService)
+	rm.Resource().Attributes().PutStr("service.instance.id", gatewayService+"-0")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName(name)
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	dp.SetDoubleValue(v)
+	return md
+}
+
+// flattenSpans renders each span with its resource and scope, keyed by
+// span id, so two payloads compare whatever their batching.
+func flattenSpans(td ptrace.Traces) map[string]string {
+	out := map[string]string{}
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		res := fmt.Sprint(rs.Resource().Attributes().AsRaw())
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			for k := 0; k < ss.Spans().Len(); k++ {
+				sp := ss.Spans().At(k)
+				out[sp.SpanID().String()] = fmt.Sprintf("res=%s scope=%s trace=%s parent=%s name=%q kind=%s start=%d end=%d status=%s/%q attrs=%v",
+					res, ss.Scope().Name(), sp.TraceID(), sp.ParentSpanID(), sp.Name(), sp.Kind(),
+					sp.StartTimestamp(), sp.EndTimestamp(), sp.Status().Code(), sp.Status().Message(), sp.Attributes().AsRaw())
+			}
+		}
+	}
+	return out
+}
+
+func expectAttr(t *testing.T, attrs pcommon.Map, key, want string) {
+	t.Helper()
+	v, ok := attrs.Get(key)
+	if !ok || v.AsString() != want {
+		t.Errorf("resource attribute %s = %q (present %v), want %q", key, v.AsString(), ok, want)
+	}
+}
+
+func valueIs(prom *harness.Prometheus, q string, want float64) error {
+	v, err := prom.QueryValue(q)
+	if err != nil {
+		return err
+	}
+	if v != want {
+		return fmt.Errorf("%s = %v, want %v", q, v, want)
+	}
+	return nil
+}
+
+func expectValue(t *testing.T, prom *harness.Prometheus, q string, want float64) {
+	t.Helper()
+	if err := valueIs(prom, q, want); err != nil {
+		t.Error(err)
+	}
+}
+
+func expectClose(t *testing.T, prom *harness.Prometheus, q string, want float64) {
+	t.Helper()
+	v, err := prom.QueryValue(q)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if math.Abs(v-want) > 1e-6*math.Max(1, want) {
+		t.Errorf("%s = %v, want %v", q, v, want)
+	}
+}
+
+func expectCount(t *testing.T, prom *harness.Prometheus, q string, want int) {
+	t.Helper()
+	s, err := prom.Query(q)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if len(s) != want {
+		t.Errorf("%s returned %d series, want %d: %v", q, len(s), want, s)
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

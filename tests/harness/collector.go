@@ -1,0 +1,175 @@
+package harness
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FeatureGates are the gates every invocation of the distribution needs:
+// profiles pipelines are alpha behind service.profilesSupport.
+const FeatureGates = "service.profilesSupport"
+
+// GatewayOptions changes how StartGateway runs the collector.
+type GatewayOptions struct {
+	// Config is the config file, relative to the repository root.
+	// Default: collector-configs/gateway.yaml.
+	Config string
+	// Prometheus starts a real Prometheus as the remote-write backend.
+	// Without it, remote writes go to a server that accepts and drops them.
+	Prometheus bool
+	// Env overrides or adds environment variables of the collector.
+	Env map[string]string
+}
+
+// Gateway is a running collector with its backends.
+type Gateway struct {
+	OTLPGRPC        string // host:port
+	OTLPHTTP        string // http://host:port
+	LokiPush        string // http://host:port
+	PyroscopeIngest string // http://host:port
+	Health          string // http://host:port/
+	Telemetry       string // http://host:port/metrics
+
+	Loki, Tempo, Pyroscope *OTLPSink
+	Prometheus             *Prometheus
+	Env                    map[string]string
+
+	cmd  *exec.Cmd
+	logs *lockedBuffer
+}
+
+// StartGateway starts the built binary ($OTELCOL_BIN, default
+// bin/otelcol-gatewayz) with the gateway config, every listener on a free
+// loopback port and every backend pointed at a local server, and waits
+// until its health check answers 200.
+func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
+	t.Helper()
+	bin := RequireBinary(t, "OTELCOL_BIN", "bin/otelcol-gatewayz")
+	if opts.Config == "" {
+		opts.Config = "collector-configs/gateway.yaml"
+	}
+	g := &Gateway{
+		Loki:      StartOTLPSink(t),
+		Tempo:     StartOTLPSink(t),
+		Pyroscope: StartOTLPSink(t),
+		logs:      &lockedBuffer{},
+	}
+	remoteWrite := discardingRemoteWrite(t)
+	if opts.Prometheus {
+		g.Prometheus = StartPrometheus(t)
+		remoteWrite = g.Prometheus.RemoteWriteURL
+	}
+	telemetryPort := FreePort(t)
+	env := map[string]string{
+		"OTLP_GRPC_ENDPOINT":        FreeAddr(t),
+		"OTLP_HTTP_ENDPOINT":        FreeAddr(t),
+		"LOKI_PUSH_ENDPOINT":        FreeAddr(t),
+		"PYROSCOPE_INGEST_ENDPOINT": FreeAddr(t),
+		"HEALTH_ENDPOINT":           FreeAddr(t),
+		"ZPAGES_ENDPOINT":           FreeAddr(t),
+		"COLLECTOR_TELEMETRY_HOST":  "127.0.0.1",
+		"COLLECTOR_TELEMETRY_PORT":  fmt.Sprint(telemetryPort),
+		"COLLECTOR_STORAGE_DIR":     t.TempDir(),
+		"MIMIR_REMOTE_WRITE_URL":    remoteWrite,
+		"LOKI_OTLP_URL":             g.Loki.HTTPURL + "/otlp",
+		"TEMPO_OTLP_ENDPOINT":       g.Tempo.GRPCAddr,
+		"PYROSCOPE_OTLP_ENDPOINT":   g.Pyroscope.GRPCAddr,
+		// Nothing listens on port 1: scrapes of absent backends fail fast.
+		"FASTAPI_TARGET":           "127.0.0.1:1",
+		"REDIS_EXPORTER_TARGET":    "127.0.0.1:1",
+		"MIMIR_METRICS_TARGET":     "127.0.0.1:1",
+		"LOKI_METRICS_TARGET":      "127.0.0.1:1",
+		"TEMPO_METRICS_TARGET":     "127.0.0.1:1",
+		"PYROSCOPE_METRICS_TARGET": "127.0.0.1:1",
+		// Test-speed intervals; production defaults are in the config.
+		"FASTAPI_SCRAPE_INTERVAL":      "1s",
+		"FASTAPI_DATA_SCRAPE_INTERVAL": "1s",
+		"FASTAPI_SCRAPE_TIMEOUT":       "1s",
+		"REDIS_SCRAPE_INTERVAL":        "1s",
+		"SELF_SCRAPE_INTERVAL":         "5s",
+		"SPANMETRICS_FLUSH_INTERVAL":   "1s",
+		"SERVICE_GRAPH_FLUSH_INTERVAL": "1s",
+		"BATCH_TIMEOUT":                "200ms",
+	}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	g.Env = env
+	g.OTLPGRPC = env["OTLP_GRPC_ENDPOINT"]
+	g.OTLPHTTP = "http://" + env["OTLP_HTTP_ENDPOINT"]
+	g.LokiPush = "http://" + env["LOKI_PUSH_ENDPOINT"]
+	g.PyroscopeIngest = "http://" + env["PYROSCOPE_INGEST_ENDPOINT"]
+	g.Health = "http://" + env["HEALTH_ENDPOINT"] + "/"
+	g.Telemetry = fmt.Sprintf("http://%s:%s/metrics", env["COLLECTOR_TELEMETRY_HOST"], env["COLLECTOR_TELEMETRY_PORT"])
+
+	g.cmd = exec.Command(bin,
+		"--config="+filepath.Join(RepoRoot(), opts.Config),
+		"--feature-gates="+FeatureGates)
+	g.cmd.Env = collectorEnv(env)
+	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
+	if err := g.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	t.Cleanup(func() {
+		_ = g.Stop()
+		if t.Failed() {
+			t.Logf("collector output:\n%s", tail(g.Logs(), 60))
+		}
+	})
+	if err := WaitHTTP200(g.Health, 60*time.Second); err != nil {
+		_ = g.Stop()
+		t.Fatalf("collector never became healthy: %v\n%s", err, tail(g.Logs(), 60))
+	}
+	return g
+}
+
+// Stop sends SIGTERM and waits for a clean exit (the error is non-nil if
+// it exited non-zero or had to be killed). Safe to call twice.
+func (g *Gateway) Stop() error {
+	if g.cmd.ProcessState != nil {
+		return nil
+	}
+	return stopProcess(g.cmd, 20*time.Second)
+}
+
+// Logs is everything the collector printed so far.
+func (g *Gateway) Logs() string { return g.logs.String() }
+
+// collectorEnv is a minimal environment: the caller's own environment must
+// not change what the config resolves to.
+func collectorEnv(env map[string]string) []string {
+	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+func discardingRemoteWrite(t testing.TB) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/v1/write"
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}

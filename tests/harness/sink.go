@@ -1,0 +1,289 @@
+package harness
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/pprofile"
+	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	// Tempo and Pyroscope accept gzip-compressed gRPC, the exporters' default.
+	_ "google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// TenantHeader is the header Mimir, Loki, Tempo and Pyroscope read the tenant from.
+const TenantHeader = "X-Scope-Orgid"
+
+// Request is one export a sink received, with the headers it came with.
+// Exactly one of the payload fields is set.
+type Request struct {
+	Transport string // "grpc" or "http"
+	Path      string // HTTP path or gRPC full method
+	Header    http.Header
+	Traces    ptrace.Traces
+	Logs      plog.Logs
+	Metrics   pmetric.Metrics
+	Profiles  pprofile.Profiles
+}
+
+// Tenant is the request's X-Scope-OrgID.
+func (r Request) Tenant() string { return r.Header.Get(TenantHeader) }
+
+// OTLPSink is a backend that accepts OTLP over gRPC and HTTP, like Tempo,
+// Loki's /otlp endpoint and Pyroscope, and records every request. Like those
+// backends run multi-tenant, it refuses a request without X-Scope-OrgID.
+type OTLPSink struct {
+	// GRPCAddr is host:port of the gRPC listener.
+	GRPCAddr string
+	// HTTPURL is the base URL of the HTTP listener; paths under it are
+	// accepted whatever their prefix (Loki's /otlp/v1/logs, /v1/traces ...).
+	HTTPURL string
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// StartOTLPSink starts a sink on two loopback ports and stops it with the test.
+func StartOTLPSink(t testing.TB) *OTLPSink {
+	t.Helper()
+	s := &OTLPSink{}
+
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
+	ptraceotlp.RegisterGRPCServer(gs, &traceService{s: s})
+	plogotlp.RegisterGRPCServer(gs, &logService{s: s})
+	pmetricotlp.RegisterGRPCServer(gs, &metricService{s: s})
+	pprofileotlp.RegisterGRPCServer(gs, &profileService{s: s})
+	go func() { _ = gs.Serve(gl) }()
+	s.GRPCAddr = gl.Addr().String()
+
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}
+	go func() { _ = hs.Serve(hl) }()
+	s.HTTPURL = "http://" + hl.Addr().String()
+
+	t.Cleanup(func() {
+		gs.Stop()
+		_ = hs.Close()
+	})
+	return s
+}
+
+// Requests returns a copy of everything received so far.
+func (s *OTLPSink) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Reset forgets what was received.
+func (s *OTLPSink) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// SpanCount, LogCount and ProfileCount total the payloads received.
+func (s *OTLPSink) SpanCount() (n int) {
+	for _, r := range s.Requests() {
+		if r.Traces != (ptrace.Traces{}) {
+			n += r.Traces.SpanCount()
+		}
+	}
+	return n
+}
+
+func (s *OTLPSink) LogCount() (n int) {
+	for _, r := range s.Requests() {
+		if r.Logs != (plog.Logs{}) {
+			n += r.Logs.LogRecordCount()
+		}
+	}
+	return n
+}
+
+func (s *OTLPSink) ProfileCount() (n int) {
+	for _, r := range s.Requests() {
+		if r.Profiles != (pprofile.Profiles{}) {
+			n += r.Profiles.SampleCount()
+		}
+	}
+	return n
+}
+
+func (s *OTLPSink) record(r Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r)
+}
+
+func grpcRequest(ctx context.Context, method string) (Request, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	h := http.Header{}
+	for k, vs := range md {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	if h.Get(TenantHeader) == "" {
+		return Request{}, status.Error(codes.Unauthenticated, "no org id")
+	}
+	return Request{Transport: "grpc", Path: method, Header: h}, nil
+}
+
+type traceService struct {
+	ptraceotlp.UnimplementedGRPCServer
+	s *OTLPSink
+}
+
+func (ts *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+	if err != nil {
+		return ptraceotlp.NewExportResponse(), err
+	}
+	r.Traces = ptrace.NewTraces()
+	req.Traces().CopyTo(r.Traces)
+	ts.s.record(r)
+	return ptraceotlp.NewExportResponse(), nil
+}
+
+type logService struct {
+	plogotlp.UnimplementedGRPCServer
+	s *OTLPSink
+}
+
+func (ls *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+	if err != nil {
+		return plogotlp.NewExportResponse(), err
+	}
+	r.Logs = plog.NewLogs()
+	req.Logs().CopyTo(r.Logs)
+	ls.s.record(r)
+	return plogotlp.NewExportResponse(), nil
+}
+
+type metricService struct {
+	pmetricotlp.UnimplementedGRPCServer
+	s *OTLPSink
+}
+
+func (ms *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")
+	if err != nil {
+		return pmetricotlp.NewExportResponse(), err
+	}
+	r.Metrics = pmetric.NewMetrics()
+	req.Metrics().CopyTo(r.Metrics)
+	ms.s.record(r)
+	return pmetricotlp.NewExportResponse(), nil
+}
+
+type profileService struct {
+	pprofileotlp.UnimplementedGRPCServer
+	s *OTLPSink
+}
+
+func (ps *profileService) Export(ctx context.Context, req pprofileotlp.ExportRequest) (pprofileotlp.ExportResponse, error) {
+	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export")
+	if err != nil {
+		return pprofileotlp.NewExportResponse(), err
+	}
+	r.Profiles = pprofile.NewProfiles()
+	req.Profiles().CopyTo(r.Profiles)
+	ps.s.record(r)
+	return pprofileotlp.NewExportResponse(), nil
+}
+
+// serveHTTP speaks OTLP/HTTP protobuf and JSON on /v1/{traces,logs,metrics}
+// and /v1development/profiles under any prefix.
+func (s *OTLPSink) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if req.Header.Get(TenantHeader) == "" {
+		http.Error(w, "no org id", http.StatusUnauthorized)
+		return
+	}
+	body, err := readBody(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	isJSON := strings.HasPrefix(req.Header.Get("Content-Type"), "application/json")
+	r := Request{Transport: "http", Path: req.URL.Path, Header: req.Header.Clone()}
+	switch {
+	case strings.HasSuffix(req.URL.Path, "/v1/traces"):
+		er := ptraceotlp.NewExportRequest()
+		err = unmarshal(isJSON, body, er.UnmarshalJSON, er.UnmarshalProto)
+		r.Traces = er.Traces()
+	case strings.HasSuffix(req.URL.Path, "/v1/logs"):
+		er := plogotlp.NewExportRequest()
+		err = unmarshal(isJSON, body, er.UnmarshalJSON, er.UnmarshalProto)
+		r.Logs = er.Logs()
+	case strings.HasSuffix(req.URL.Path, "/v1/metrics"):
+		er := pmetricotlp.NewExportRequest()
+		err = unmarshal(isJSON, body, er.UnmarshalJSON, er.UnmarshalProto)
+		r.Metrics = er.Metrics()
+	case strings.HasSuffix(req.URL.Path, "/v1development/profiles"):
+		er := pprofileotlp.NewExportRequest()
+		err = unmarshal(isJSON, body, er.UnmarshalJSON, er.UnmarshalProto)
+		r.Profiles = er.Profiles()
+	default:
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, fmt.Sprintf("decoding OTLP request: %v", err), http.StatusBadRequest)
+		return
+	}
+	s.record(r)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(http.StatusOK)
+}
+
+func unmarshal(isJSON bool, body []byte, fromJSON, fromProto func([]byte) error) error {
+	if isJSON {
+		return fromJSON(body)
+	}
+	return fromProto(body)
+}
+
+func readBody(req *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	}
+	return body, nil
+}
