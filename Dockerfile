@@ -1,0 +1,24 @@
+# otelcol-gatewayz image. Build: docker build -t otelcol-gatewayz .
+# Stage 1 builds the distribution with ocb exactly as `make build` does.
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN make build
+
+# Stage 2: a minimal runtime, unprivileged.
+FROM alpine:3.22.2
+RUN apk add --no-cache ca-certificates tzdata \
+ && addgroup -S -g 10001 otelcol \
+ && adduser -S -D -H -u 10001 -G otelcol otelcol \
+ && mkdir -p /var/lib/otelcol /etc/otelcol-gatewayz \
+ && chown otelcol:otelcol /var/lib/otelcol
+COPY --from=build /src/bin/otelcol-gatewayz /usr/local/bin/otelcol-gatewayz
+COPY collector-configs/ /etc/otelcol-gatewayz/
+ENV COLLECTOR_STORAGE_DIR=/var/lib/otelcol
+USER 10001:10001
+# OTLP gRPC, OTLP HTTP, Loki push, Pyroscope ingest, health check.
+EXPOSE 4317 4318 3100 4040 13133
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD wget -q -O /dev/null http://127.0.0.1:13133/ || exit 1
+ENTRYPOINT ["/usr/local/bin/otelcol-gatewayz", "--feature-gates=service.profilesSupport"]
+CMD ["--config=/etc/otelcol-gatewayz/gateway.yaml"]

@@ -1,0 +1,91 @@
+package distribution
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+)
+
+// TestStaysUpWithoutBackends: with no backend reachable the gateway stays
+// healthy, keeps retrying, says so in one readable line per failing
+// exporter (no stack traces), and stops cleanly on SIGTERM.
+func TestStaysUpWithoutBackends(t *testing.T) {
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
+		"MIMIR_REMOTE_WRITE_URL":  "http://127.0.0.1:1/api/v1/push",
+		"LOKI_OTLP_URL":           "http://127.0.0.1:1/otlp",
+		"TEMPO_OTLP_ENDPOINT":     "127.0.0.1:1",
+		"PYROSCOPE_OTLP_ENDPOINT": "127.0.0.1:1",
+	}})
+
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{1, 2, 3})
+	sp.SetSpanID(pcommon.SpanID{4, 5, 6})
+	sp.SetName("GET /health")
+	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	resp, err := http.Post(gw.OTLPHTTP+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP/HTTP answered %d with every backend down; the queue should take the data", resp.StatusCode)
+	}
+
+	sendLog(t, gw.OTLPHTTP)
+	// Remote write retries silently inside each export for its whole timeout
+	// (EXPORT_RETRY_MAX_ELAPSED), so only the OTLP exporters are expected to
+	// have said something within the test's time.
+	for _, exporter := range []string{"otlp_grpc/tempo", "otlp_http/loki"} {
+		harness.Eventually(t, 30*time.Second, func() error {
+			for _, line := range strings.Split(gw.Logs(), "\n") {
+				if strings.Contains(line, exporter) && strings.Contains(line, "127.0.0.1:1") &&
+					(strings.Contains(line, "Exporting failed") || strings.Contains(line, "failed")) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no log line names %s and its unreachable endpoint", exporter)
+		})
+	}
+	if err := harness.WaitHTTP200(gw.Health, 2*time.Second); err != nil {
+		t.Fatalf("unhealthy while backends are down: %v", err)
+	}
+	logs := gw.Logs()
+	for _, bad := range []string{"panic", "goroutine ", "stacktrace", ".go:" + "\n\t"} {
+		if strings.Contains(logs, bad) {
+			t.Errorf("collector output contains %q:\n%s", bad, logs)
+		}
+	}
+	if err := gw.Stop(); err != nil {
+		t.Fatalf("did not stop cleanly on SIGTERM: %v", err)
+	}
+	if !strings.Contains(gw.Logs(), "Shutdown complete") {
+		t.Error("no 'Shutdown complete' after SIGTERM")
+	}
+}
+
+func sendLog(t *testing.T, baseURL string) {
+	t.Helper()
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("backend down")
+	body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	resp, err := http.Post(baseURL+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP/HTTP logs answered %d with every backend down", resp.StatusCode)
+	}
+}
