@@ -67,9 +67,8 @@ func TestComponentsListsEveryComponent(t *testing.T) {
 	}
 }
 
-// envRef matches ${env:NAME} and ${env:NAME:-default} (and ${NAME} in
-// compose files).
-var envRef = regexp.MustCompile(`\$\{(?:env:)?([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}`)
+// envRef matches the collector's ${env:NAME} and ${env:NAME:-default}.
+var envRef = regexp.MustCompile(`\$\{env:([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}`)
 
 // TestEveryEnvVarIsDocumented: every variable a shipped config reads has a
 // row in the README's environment table, and every collector config gives

@@ -42,8 +42,7 @@ type Gateway struct {
 	Prometheus             *Prometheus
 	Env                    map[string]string
 
-	cmd  *exec.Cmd
-	logs *lockedBuffer
+	*Collector
 }
 
 // StartGateway starts the built binary ($OTELCOL_BIN, default
@@ -52,7 +51,6 @@ type Gateway struct {
 // until its health check answers 200.
 func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	t.Helper()
-	bin := RequireBinary(t, "OTELCOL_BIN", "bin/otelcol-gatewayz")
 	if opts.Config == "" {
 		opts.Config = "collector-configs/gateway.yaml"
 	}
@@ -60,7 +58,6 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 		Loki:      StartOTLPSink(t),
 		Tempo:     StartOTLPSink(t),
 		Pyroscope: StartOTLPSink(t),
-		logs:      &lockedBuffer{},
 	}
 	remoteWrite := discardingRemoteWrite(t)
 	if opts.Prometheus {
@@ -110,38 +107,59 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	g.Health = "http://" + env["HEALTH_ENDPOINT"] + "/"
 	g.Telemetry = fmt.Sprintf("http://%s:%s/metrics", env["COLLECTOR_TELEMETRY_HOST"], env["COLLECTOR_TELEMETRY_PORT"])
 
-	g.cmd = exec.Command(bin,
-		"--config="+filepath.Join(RepoRoot(), opts.Config),
+	g.Collector = StartCollector(t, opts.Config, env)
+	return g
+}
+
+// Collector is a running otelcol-gatewayz process.
+type Collector struct {
+	cmd  *exec.Cmd
+	logs *lockedBuffer
+}
+
+// StartCollector runs the built binary with config (relative to the
+// repository root) and exactly env, and waits for the health check at
+// $HEALTH_ENDPOINT to answer 200.
+func StartCollector(t testing.TB, config string, env map[string]string) *Collector {
+	t.Helper()
+	bin := RequireBinary(t, "OTELCOL_BIN", "bin/otelcol-gatewayz")
+	c := &Collector{logs: &lockedBuffer{}}
+	c.cmd = exec.Command(bin,
+		"--config="+filepath.Join(RepoRoot(), config),
 		"--feature-gates="+FeatureGates)
-	g.cmd.Env = collectorEnv(env)
-	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
-	if err := g.cmd.Start(); err != nil {
+	c.cmd.Env = collectorEnv(env)
+	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
+	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
-		_ = g.Stop()
+		_ = c.Stop()
 		if t.Failed() {
-			t.Logf("collector output:\n%s", tail(g.Logs(), 60))
+			t.Logf("%s output:\n%s", config, tail(c.Logs(), 60))
 		}
 	})
-	if err := WaitHTTP200(g.Health, 60*time.Second); err != nil {
-		_ = g.Stop()
-		t.Fatalf("collector never became healthy: %v\n%s", err, tail(g.Logs(), 60))
+	health := "http://" + env["HEALTH_ENDPOINT"] + "/"
+	if err := WaitHTTP200(health, 60*time.Second); err != nil {
+		_ = c.Stop()
+		t.Fatalf("collector (%s) never became healthy: %v\n%s", config, err, tail(c.Logs(), 60))
 	}
-	return g
+	return c
 }
 
 // Stop sends SIGTERM and waits for a clean exit (the error is non-nil if
 // it exited non-zero or had to be killed). Safe to call twice.
-func (g *Gateway) Stop() error {
-	if g.cmd.ProcessState != nil {
+func (c *Collector) Stop() error {
+	if c.cmd.ProcessState != nil {
 		return nil
 	}
-	return stopProcess(g.cmd, 20*time.Second)
+	return stopProcess(c.cmd, 20*time.Second)
 }
 
 // Logs is everything the collector printed so far.
-func (g *Gateway) Logs() string { return g.logs.String() }
+func (c *Collector) Logs() string { return c.logs.String() }
+
+// Pid is the collector's process id.
+func (c *Collector) Pid() int { return c.cmd.Process.Pid }
 
 // collectorEnv is a minimal environment: the caller's own environment must
 // not change what the config resolves to.
