@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+	"github.com/gatewayz/otelcol-gatewayz/tests/scenario"
 )
 
 // TestAgentForwardsToGateway runs agent.yaml as a sidecar in front of a
@@ -36,19 +37,19 @@ func TestAgentForwardsToGateway(t *testing.T) {
 	agent := harness.StartCollector(t, "collector-configs/agent.yaml", agentEnv)
 	_ = agent
 
-	sc := scenario{requests: 6, failEvery: 3, start: time.Now().Add(-time.Minute)}
-	sendTracesGRPC(t, agentEnv["OTLP_GRPC_ENDPOINT"], spanTenant, sc.traces())
+	sc := scenario.Scenario{Requests: 6, FailEvery: 3, Start: time.Now().Add(-time.Minute)}
+	sendTracesGRPC(t, agentEnv["OTLP_GRPC_ENDPOINT"], spanTenant, sc.Traces())
 
-	tid := traceID(99)
+	tid := scenario.TraceID(99)
 	line := fmt.Sprintf(`{"timestamp":"2026-11-27T10:00:00.123456789Z","level":"error","message":"provider timeout","trace_id":"%s","span_id":"%s"}`,
-		tid, spanID(99, 1))
+		tid, scenario.SpanID(99, 1))
 	if err := os.WriteFile(filepath.Join(logDir, "api.log"), []byte(line+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	harness.Eventually(t, 30*time.Second, func() error {
-		if n := gw.Tempo.SpanCount(); n != sc.spanCount() {
-			return fmt.Errorf("tempo has %d spans, want %d", n, sc.spanCount())
+		if n := gw.Tempo.SpanCount(); n != sc.SpanCount() {
+			return fmt.Errorf("tempo has %d spans, want %d", n, sc.SpanCount())
 		}
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+	"github.com/gatewayz/otelcol-gatewayz/tests/scenario"
 )
 
 const (
@@ -40,16 +41,16 @@ func TestGatewayPipeline(t *testing.T) {
 	})
 	prom := gw.Prometheus
 
-	sc := scenario{requests: 40, failEvery: 5, start: time.Now().Add(-time.Minute)}
-	td := sc.traces()
+	sc := scenario.Scenario{Requests: 40, FailEvery: 5, Start: time.Now().Add(-time.Minute)}
+	td := sc.Traces()
 	sent := ptrace.NewTraces()
 	td.CopyTo(sent)
 	sendTracesGRPC(t, gw.OTLPGRPC, spanTenant, td)
 	sentAt := time.Now()
-	sendLogsHTTP(t, gw.OTLPHTTP, logTenant, sc.logs())
+	sendLogsHTTP(t, gw.OTLPHTTP, logTenant, sc.Logs())
 	sendMetricsHTTP(t, gw.OTLPHTTP, spanTenant, pushedGauge("acme_pushed_gauge", 3))
 
-	total := float64(sc.spanCount())
+	total := float64(sc.SpanCount())
 	var arrivalToQueryable time.Duration
 	harness.Eventually(t, 60*time.Second, func() error {
 		v, err := prom.QueryValue(`sum(traces_spanmetrics_calls_total)`)
@@ -63,54 +64,54 @@ func TestGatewayPipeline(t *testing.T) {
 		return nil
 	})
 	t.Logf("spans sent %d (%d requests, %d failed); span metrics queryable %s after the export returned",
-		sc.spanCount(), sc.requests, sc.failures(), arrivalToQueryable.Round(10*time.Millisecond))
+		sc.SpanCount(), sc.Requests, sc.Failures(), arrivalToQueryable.Round(10*time.Millisecond))
 
 	t.Run("span metric call counts equal spans sent", func(t *testing.T) {
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-api"})`, float64(3*sc.requests))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-router"})`, float64(2*sc.requests))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"})`, float64(2*sc.failures()))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", http_route="/v1/chat/completions", http_response_status_code="502"})`, float64(sc.failures()))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="openai", gen_ai_request_model="gpt-4o"})`, float64(sc.requests/2))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="anthropic", gen_ai_request_model="claude-3-5-sonnet"})`, float64(sc.requests/2))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-api"})`, float64(3*sc.Requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-router"})`, float64(2*sc.Requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"})`, float64(2*sc.Failures()))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", http_route="/v1/chat/completions", http_response_status_code="502"})`, float64(sc.Failures()))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="openai", gen_ai_request_model="gpt-4o"})`, float64(sc.Requests/2))
+		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="anthropic", gen_ai_request_model="claude-3-5-sonnet"})`, float64(sc.Requests/2))
 		// The connector's own name for the label must not leak through.
 		expectCount(t, prom, `traces_spanmetrics_calls_total{service_name!=""}`, 0)
 	})
 
 	t.Run("latency histogram is in seconds under Tempo's names", func(t *testing.T) {
 		sel := `{service="gatewayz-api", span_kind="SPAN_KIND_SERVER"}`
-		expectValue(t, prom, `sum(traces_spanmetrics_latency_count`+sel+`)`, float64(sc.requests))
-		expectClose(t, prom, `sum(traces_spanmetrics_latency_sum`+sel+`)`, serverLatency.Seconds()*float64(sc.requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_latency_count`+sel+`)`, float64(sc.Requests))
+		expectClose(t, prom, `sum(traces_spanmetrics_latency_sum`+sel+`)`, scenario.ServerLatency.Seconds()*float64(sc.Requests))
 		// 300 ms spans sit in the (0.25, 0.5] bucket.
 		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.25"})`, 0)
-		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.5"})`, float64(sc.requests))
+		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.5"})`, float64(sc.Requests))
 		expectCount(t, prom, `{__name__=~"traces_spanmetrics_duration.*|traces_span_metrics_.*|traces_spanmetrics_latency_seconds.*"}`, 0)
 	})
 
 	t.Run("service graph edges and virtual provider nodes", func(t *testing.T) {
-		perProvider := float64(sc.requests / 2)
-		failedPerProvider := float64(sc.failures() / 2)
+		perProvider := float64(sc.Requests / 2)
+		failedPerProvider := float64(sc.Failures() / 2)
 		harness.Eventually(t, 30*time.Second, func() error {
 			return valueIs(prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="openai"})`, perProvider)
 		})
 		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="anthropic"})`, perProvider)
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.requests))
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-router", server="redis"})`, float64(sc.requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.Requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-router", server="redis"})`, float64(sc.Requests))
 		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="openai"})`, failedPerProvider)
 		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="anthropic"})`, failedPerProvider)
 		expectCount(t, prom, `traces_service_graph_request_failed_total{server="gatewayz-router"}`, 0)
 		// A paired edge has both sides' latency; Grafana reads seconds.
-		expectValue(t, prom, `sum(traces_service_graph_request_server_seconds_count{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.requests))
-		expectClose(t, prom, `sum(traces_service_graph_request_server_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.010*float64(sc.requests))
-		expectClose(t, prom, `sum(traces_service_graph_request_client_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.012*float64(sc.requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_server_seconds_count{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.Requests))
+		expectClose(t, prom, `sum(traces_service_graph_request_server_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.010*float64(sc.Requests))
+		expectClose(t, prom, `sum(traces_service_graph_request_client_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.012*float64(sc.Requests))
 	})
 
 	t.Run("token sums equal the tokens sent", func(t *testing.T) {
 		in := map[string]int{}
 		out := map[string]int{}
-		for i := 0; i < sc.requests; i++ {
-			system, _ := sc.provider(i)
-			in[system] += sc.inputTokens(i)
-			out[system] += sc.outputTokens(i)
+		for i := 0; i < sc.Requests; i++ {
+			system, _ := sc.Provider(i)
+			in[system] += sc.InputTokens(i)
+			out[system] += sc.OutputTokens(i)
 		}
 		harness.Eventually(t, 30*time.Second, func() error {
 			return valueIs(prom, `sum(gen_ai_client_token_usage_input_total)`, float64(in["openai"]+in["anthropic"]))
@@ -124,8 +125,8 @@ func TestGatewayPipeline(t *testing.T) {
 
 	t.Run("exemplars carry trace ids that were sent", func(t *testing.T) {
 		sentIDs := map[string]bool{}
-		for i := 0; i < sc.requests; i++ {
-			sentIDs[traceID(i).String()] = true
+		for i := 0; i < sc.Requests; i++ {
+			sentIDs[scenario.TraceID(i).String()] = true
 		}
 		var ex []harness.Exemplar
 		harness.Eventually(t, 30*time.Second, func() error {
@@ -193,13 +194,13 @@ func TestGatewayPipeline(t *testing.T) {
 		}
 		// The source tenant of span-derived metrics survives as a label.
 		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{tenant="acme"})`, total)
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.requests))
+		expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.Requests))
 	})
 
 	t.Run("all spans reach Tempo unchanged with the sender's tenant", func(t *testing.T) {
 		harness.Eventually(t, 30*time.Second, func() error {
-			if n := gw.Tempo.SpanCount(); n != sc.spanCount() {
-				return fmt.Errorf("tempo has %d spans, want %d", n, sc.spanCount())
+			if n := gw.Tempo.SpanCount(); n != sc.SpanCount() {
+				return fmt.Errorf("tempo has %d spans, want %d", n, sc.SpanCount())
 			}
 			return nil
 		})
@@ -225,8 +226,8 @@ func TestGatewayPipeline(t *testing.T) {
 
 	t.Run("logs reach Loki with trace ids, service.name and tenant", func(t *testing.T) {
 		harness.Eventually(t, 30*time.Second, func() error {
-			if n := gw.Loki.LogCount(); n != sc.requests {
-				return fmt.Errorf("loki has %d records, want %d", n, sc.requests)
+			if n := gw.Loki.LogCount(); n != sc.Requests {
+				return fmt.Errorf("loki has %d records, want %d", n, sc.Requests)
 			}
 			return nil
 		})
@@ -241,8 +242,8 @@ func TestGatewayPipeline(t *testing.T) {
 			for i := 0; i < r.Logs.ResourceLogs().Len(); i++ {
 				rl := r.Logs.ResourceLogs().At(i)
 				attrs := rl.Resource().Attributes()
-				expectAttr(t, attrs, "service.name", gatewayService)
-				expectAttr(t, attrs, "service.instance.id", gatewayService+"-0")
+				expectAttr(t, attrs, "service.name", scenario.GatewayService)
+				expectAttr(t, attrs, "service.instance.id", scenario.GatewayService+"-0")
 				// The sender set no environment: normalisation adds it.
 				expectAttr(t, attrs, "deployment.environment", "staging")
 				for j := 0; j < rl.ScopeLogs().Len(); j++ {
@@ -253,9 +254,9 @@ func TestGatewayPipeline(t *testing.T) {
 				}
 			}
 		}
-		for i := 0; i < sc.requests; i++ {
-			if !seen[traceID(i).String()] {
-				t.Errorf("trace id %s of request %d missing from Loki", traceID(i), i)
+		for i := 0; i < sc.Requests; i++ {
+			if !seen[scenario.TraceID(i).String()] {
+				t.Errorf("trace id %s of request %d missing from Loki", scenario.TraceID(i), i)
 			}
 		}
 	})
@@ -264,8 +265,8 @@ func TestGatewayPipeline(t *testing.T) {
 func pushedGauge(name string, v float64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("service.name", gatewayService)
-	rm.Resource().Attributes().PutStr("service.instance.id", gatewayService+"-0")
+	rm.Resource().Attributes().PutStr("service.name", scenario.GatewayService)
+	rm.Resource().Attributes().PutStr("service.instance.id", scenario.GatewayService+"-0")
 	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName(name)
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()

@@ -59,7 +59,7 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 		Tempo:     StartOTLPSink(t),
 		Pyroscope: StartOTLPSink(t),
 	}
-	remoteWrite := discardingRemoteWrite(t)
+	remoteWrite := DiscardingRemoteWrite(t)
 	if opts.Prometheus {
 		g.Prometheus = StartPrometheus(t)
 		remoteWrite = g.Prometheus.RemoteWriteURL
@@ -117,15 +117,18 @@ type Collector struct {
 	logs *lockedBuffer
 }
 
-// StartCollector runs the built binary with config (relative to the
-// repository root) and exactly env, and waits for the health check at
+// StartCollector runs the built binary with config (absolute, or relative
+// to the repository root) and exactly env, and waits for the health check at
 // $HEALTH_ENDPOINT to answer 200.
 func StartCollector(t testing.TB, config string, env map[string]string) *Collector {
 	t.Helper()
 	bin := RequireBinary(t, "OTELCOL_BIN", "bin/otelcol-gatewayz")
 	c := &Collector{logs: &lockedBuffer{}}
+	if !filepath.IsAbs(config) {
+		config = filepath.Join(RepoRoot(), config)
+	}
 	c.cmd = exec.Command(bin,
-		"--config="+filepath.Join(RepoRoot(), config),
+		"--config="+config,
 		"--feature-gates="+FeatureGates)
 	c.cmd.Env = collectorEnv(env)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
@@ -176,7 +179,8 @@ func collectorEnv(env map[string]string) []string {
 	return out
 }
 
-func discardingRemoteWrite(t testing.TB) string {
+// DiscardingRemoteWrite is a remote-write endpoint that accepts and drops.
+func DiscardingRemoteWrite(t testing.TB) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -56,8 +56,13 @@ type OTLPSink struct {
 	// accepted whatever their prefix (Loki's /otlp/v1/logs, /v1/traces ...).
 	HTTPURL string
 
-	mu       sync.Mutex
-	requests []Request
+	// DiscardPayloads keeps only counts and headers: for benchmarks, where
+	// holding every span would cost the machine more than the collector.
+	DiscardPayloads bool
+
+	mu                       sync.Mutex
+	requests                 []Request
+	spans, records, profiles int
 }
 
 // StartOTLPSink starts a sink on two loopback ports and stops it with the test.
@@ -103,41 +108,59 @@ func (s *OTLPSink) Requests() []Request {
 func (s *OTLPSink) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests, s.spans, s.records, s.profiles = nil, 0, 0, 0
 }
 
-// SpanCount, LogCount and ProfileCount total the payloads received.
-func (s *OTLPSink) SpanCount() (n int) {
-	for _, r := range s.Requests() {
-		if r.Traces != (ptrace.Traces{}) {
-			n += r.Traces.SpanCount()
-		}
-	}
-	return n
+// SpanCount, LogCount and ProfileSampleCount total the payloads received.
+func (s *OTLPSink) SpanCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spans
 }
 
-func (s *OTLPSink) LogCount() (n int) {
-	for _, r := range s.Requests() {
-		if r.Logs != (plog.Logs{}) {
-			n += r.Logs.LogRecordCount()
-		}
-	}
-	return n
+func (s *OTLPSink) LogCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records
 }
 
-func (s *OTLPSink) ProfileCount() (n int) {
-	for _, r := range s.Requests() {
-		if r.Profiles != (pprofile.Profiles{}) {
-			n += r.Profiles.SampleCount()
-		}
-	}
-	return n
+func (s *OTLPSink) ProfileSampleCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.profiles
 }
 
 func (s *OTLPSink) record(r Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, r)
+	if r.Traces != (ptrace.Traces{}) {
+		s.spans += r.Traces.SpanCount()
+	}
+	if r.Logs != (plog.Logs{}) {
+		s.records += r.Logs.LogRecordCount()
+	}
+	if r.Profiles != (pprofile.Profiles{}) {
+		s.profiles += r.Profiles.SampleCount()
+	}
+	// The payload belongs to the request being served: keep a copy.
+	keep := Request{Transport: r.Transport, Path: r.Path, Header: r.Header}
+	if !s.DiscardPayloads {
+		switch {
+		case r.Traces != (ptrace.Traces{}):
+			keep.Traces = ptrace.NewTraces()
+			r.Traces.CopyTo(keep.Traces)
+		case r.Logs != (plog.Logs{}):
+			keep.Logs = plog.NewLogs()
+			r.Logs.CopyTo(keep.Logs)
+		case r.Metrics != (pmetric.Metrics{}):
+			keep.Metrics = pmetric.NewMetrics()
+			r.Metrics.CopyTo(keep.Metrics)
+		case r.Profiles != (pprofile.Profiles{}):
+			keep.Profiles = pprofile.NewProfiles()
+			r.Profiles.CopyTo(keep.Profiles)
+		}
+	}
+	s.requests = append(s.requests, keep)
 }
 
 func grpcRequest(ctx context.Context, method string) (Request, error) {
@@ -164,8 +187,7 @@ func (ts *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest
 	if err != nil {
 		return ptraceotlp.NewExportResponse(), err
 	}
-	r.Traces = ptrace.NewTraces()
-	req.Traces().CopyTo(r.Traces)
+	r.Traces = req.Traces()
 	ts.s.record(r)
 	return ptraceotlp.NewExportResponse(), nil
 }
@@ -180,8 +202,7 @@ func (ls *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (p
 	if err != nil {
 		return plogotlp.NewExportResponse(), err
 	}
-	r.Logs = plog.NewLogs()
-	req.Logs().CopyTo(r.Logs)
+	r.Logs = req.Logs()
 	ls.s.record(r)
 	return plogotlp.NewExportResponse(), nil
 }
@@ -196,8 +217,7 @@ func (ms *metricService) Export(ctx context.Context, req pmetricotlp.ExportReque
 	if err != nil {
 		return pmetricotlp.NewExportResponse(), err
 	}
-	r.Metrics = pmetric.NewMetrics()
-	req.Metrics().CopyTo(r.Metrics)
+	r.Metrics = req.Metrics()
 	ms.s.record(r)
 	return pmetricotlp.NewExportResponse(), nil
 }
@@ -212,8 +232,7 @@ func (ps *profileService) Export(ctx context.Context, req pprofileotlp.ExportReq
 	if err != nil {
 		return pprofileotlp.NewExportResponse(), err
 	}
-	r.Profiles = pprofile.NewProfiles()
-	req.Profiles().CopyTo(r.Profiles)
+	r.Profiles = req.Profiles()
 	ps.s.record(r)
 	return pprofileotlp.NewExportResponse(), nil
 }
