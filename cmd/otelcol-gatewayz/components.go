@@ -41,6 +41,8 @@ import (
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	prometheusreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
+	lokipushreceiver "github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver"
+	pyroscopereceiver "github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver"
 )
 
 type aliasProvider interface{ DeprecatedAlias() component.Type }
@@ -87,6 +89,8 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		filelogreceiver.NewFactory(),
+		lokipushreceiver.NewFactory(),
+		pyroscopereceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -95,6 +99,8 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver v0.158.0",
 		prometheusreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver v0.158.0",
 		filelogreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v0.158.0",
+		lokipushreceiver.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		pyroscopereceiver.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

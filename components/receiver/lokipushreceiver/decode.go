@@ -1,0 +1,389 @@
+// Copyright The otelcol-gatewayz Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+)
+
+// stream is a decoded Loki stream: a label set and its entries. It is the
+// common form of the JSON and protobuf payloads.
+type stream struct {
+	labels  []label // sorted by name, non-empty
+	entries []entry
+}
+
+// entry is one decoded log line.
+type entry struct {
+	ts       int64 // Unix epoch nanoseconds, >= 0
+	line     string
+	metadata []label // structured metadata, sorted by name
+}
+
+// requestError is a client error: the request is rejected as a whole with
+// status and a plain-text message.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &requestError{status: 400, msg: fmt.Sprintf(format, args...)}
+}
+
+func tooLarge(format string, args ...any) error {
+	return &requestError{status: 413, msg: fmt.Sprintf(format, args...)}
+}
+
+// maxTime is the latest instant whose Unix nanoseconds fit in an int64.
+var maxTime = time.Unix(0, math.MaxInt64)
+
+// ---- JSON ----
+
+// jsonPushRequest is the JSON body of POST /loki/api/v1/push.
+type jsonPushRequest struct {
+	Streams []jsonStream `json:"streams"`
+}
+
+// jsonStream accepts both the current shape ("stream" object + "values")
+// and the legacy one ("labels" string + "entries", Loki < 0.4 and
+// python-logging-loki's version "0" emitter).
+type jsonStream struct {
+	Stream  map[string]string   `json:"stream"`
+	Values  [][]json.RawMessage `json:"values"`
+	Labels  *string             `json:"labels"`
+	Entries []jsonLegacyEntry   `json:"entries"`
+}
+
+type jsonLegacyEntry struct {
+	TS   json.RawMessage `json:"ts"`
+	Line *string         `json:"line"`
+}
+
+// decodeJSON decodes a JSON push request. Any malformed stream or entry
+// rejects the whole request.
+func decodeJSON(body []byte) ([]stream, error) {
+	var req jsonPushRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("invalid JSON push request: %v", err)
+	}
+	out := make([]stream, 0, len(req.Streams))
+	for si := range req.Streams {
+		js := &req.Streams[si]
+		var s stream
+		var err error
+		switch {
+		case js.Stream != nil:
+			if s.labels, err = labelsFromMap(js.Stream); err != nil {
+				return nil, badRequest("stream %d: invalid labels: %v", si, err)
+			}
+		case js.Labels != nil:
+			if s.labels, err = parseLabels(*js.Labels); err != nil {
+				return nil, badRequest("stream %d: invalid labels %q: %v", si, truncate(*js.Labels), err)
+			}
+		}
+		if len(s.labels) == 0 {
+			return nil, badRequest("stream %d: at least one label pair is required per stream", si)
+		}
+		s.entries = make([]entry, 0, len(js.Values)+len(js.Entries))
+		for ei, v := range js.Values {
+			e, err := decodeJSONValue(v)
+			if err != nil {
+				return nil, badRequest("stream %d, entry %d: %v", si, ei, err)
+			}
+			s.entries = append(s.entries, e)
+		}
+		for ei, le := range js.Entries {
+			e, err := decodeJSONLegacyEntry(le)
+			if err != nil {
+				return nil, badRequest("stream %d, entry %d: %v", si, ei, err)
+			}
+			s.entries = append(s.entries, e)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// decodeJSONValue decodes ["<unix ns>", "<line>"(, {structured metadata})].
+func decodeJSONValue(v []json.RawMessage) (entry, error) {
+	var e entry
+	if len(v) != 2 && len(v) != 3 {
+		return e, fmt.Errorf("expected [timestamp, line] or [timestamp, line, {structured metadata}], got %d elements", len(v))
+	}
+	ts, err := parseJSONTimestamp(v[0])
+	if err != nil {
+		return e, err
+	}
+	e.ts = ts
+	if e.line, err = decodeJSONString(v[1]); err != nil {
+		return e, fmt.Errorf("log line must be a JSON string, got %s", truncate(string(v[1])))
+	}
+	if len(v) == 3 && !isJSONNull(v[2]) {
+		var md map[string]string
+		if err := json.Unmarshal(v[2], &md); err != nil {
+			return e, fmt.Errorf("structured metadata must be a JSON object of string values: %v", err)
+		}
+		if e.metadata, err = labelsFromMap(md); err != nil {
+			return e, fmt.Errorf("structured metadata: %v", err)
+		}
+	}
+	return e, nil
+}
+
+func decodeJSONLegacyEntry(le jsonLegacyEntry) (entry, error) {
+	var e entry
+	if len(le.TS) == 0 || isJSONNull(le.TS) {
+		return e, errors.New("missing timestamp \"ts\"")
+	}
+	if le.Line == nil {
+		return e, errors.New("missing log line \"line\"")
+	}
+	e.line = *le.Line
+	// Legacy entries carry an RFC 3339 time; accept epoch nanoseconds too.
+	s, err := decodeJSONString(le.TS)
+	if err == nil {
+		if t, perr := time.Parse(time.RFC3339Nano, s); perr == nil {
+			if t.Before(time.Unix(0, 0)) || t.After(maxTime) {
+				return e, fmt.Errorf("timestamp %q is out of range", s)
+			}
+			e.ts = t.UnixNano()
+			return e, nil
+		}
+	}
+	if e.ts, err = parseJSONTimestamp(le.TS); err != nil {
+		return e, fmt.Errorf("invalid timestamp %s: must be an RFC 3339 time or Unix epoch nanoseconds", truncate(string(le.TS)))
+	}
+	return e, nil
+}
+
+// parseJSONTimestamp parses a Unix epoch nanosecond timestamp given as a
+// JSON string of digits (what Loki documents and clients send) or as a
+// JSON integer.
+func parseJSONTimestamp(raw json.RawMessage) (int64, error) {
+	s := string(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var err error
+		if s, err = decodeJSONString(raw); err != nil {
+			return 0, fmt.Errorf("invalid timestamp %s", truncate(string(raw)))
+		}
+	}
+	if s == "" || s == "null" {
+		return 0, errors.New("missing timestamp")
+	}
+	ts, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ts < 0 {
+		return 0, fmt.Errorf("invalid timestamp %q: must be a string of Unix epoch nanoseconds", truncate(s))
+	}
+	return ts, nil
+}
+
+// decodeJSONString decodes a JSON string value.
+func decodeJSONString(raw json.RawMessage) (string, error) {
+	if s, ok := unquoteJSON(raw); ok {
+		return s, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// unquoteJSONString is unquoteJSON for a string, "" when raw is not a
+// JSON string literal.
+func unquoteJSONString(raw string) string {
+	s, _ := unquoteJSON(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+	return s
+}
+
+// unquoteJSON decodes the JSON string literal raw (quotes included) the way
+// encoding/json does: invalid UTF-8 and unpaired surrogates become U+FFFD.
+// A literal without escapes that is valid UTF-8 is its own content, byte
+// for byte. ok is false when raw is not a well-formed string literal.
+func unquoteJSON(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		for _, c := range s {
+			if c < 0x20 || c == '"' {
+				return "", false
+			}
+		}
+		return string(s), true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return "", false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/':
+				b = append(b, s[i+1])
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := hex4(s[i+2:])
+				if !ok {
+					return "", false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if r2, ok := hex4(s[i+2:]); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+								b = utf8.AppendRune(b, dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default:
+				return "", false
+			}
+			i += 2
+		case c < 0x20 || c == '"':
+			return "", false
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return string(b), true
+}
+
+// hex4 decodes the 4 hex digits at the start of s.
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+func isJSONNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// ---- protobuf ----
+
+// snappyDecode decodes a snappy block-format body, refusing before any
+// allocation when the declared decoded length exceeds maxSize.
+func snappyDecode(dst, body []byte, maxSize int64) ([]byte, error) {
+	n, err := snappy.DecodedLen(body)
+	if err != nil {
+		return nil, badRequest("invalid snappy-compressed body: %v", err)
+	}
+	if int64(n) > maxSize {
+		return nil, tooLarge("decompressed body of %d bytes exceeds max_request_body_size of %d bytes", n, maxSize)
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	out, err := snappy.Decode(dst[:n], body)
+	if err != nil {
+		return nil, badRequest("invalid snappy-compressed body: %v", err)
+	}
+	return out, nil
+}
+
+// decodeProtobuf decodes an uncompressed protobuf push.PushRequest.
+func decodeProtobuf(b []byte) ([]stream, error) {
+	var req push.PushRequest
+	if err := req.Unmarshal(b); err != nil {
+		return nil, badRequest("invalid protobuf push request: %v", err)
+	}
+	out := make([]stream, 0, len(req.Streams))
+	for si := range req.Streams {
+		ps := &req.Streams[si]
+		ls, err := parseLabels(ps.Labels)
+		if err != nil {
+			return nil, badRequest("stream %d: invalid labels %q: %v", si, truncate(ps.Labels), err)
+		}
+		if len(ls) == 0 {
+			return nil, badRequest("stream %d: at least one label pair is required per stream", si)
+		}
+		s := stream{labels: ls, entries: make([]entry, len(ps.Entries))}
+		for ei := range ps.Entries {
+			pe := &ps.Entries[ei]
+			if pe.Timestamp.IsZero() {
+				return nil, badRequest("stream %d, entry %d: missing timestamp", si, ei)
+			}
+			if pe.Timestamp.Before(time.Unix(0, 0)) || pe.Timestamp.After(maxTime) {
+				return nil, badRequest("stream %d, entry %d: timestamp %s is out of range", si, ei, pe.Timestamp.UTC().Format(time.RFC3339Nano))
+			}
+			e := &s.entries[ei]
+			e.ts = pe.Timestamp.UnixNano()
+			e.line = pe.Line
+			if len(pe.StructuredMetadata) > 0 {
+				e.metadata = make([]label, 0, len(pe.StructuredMetadata))
+				for _, l := range pe.StructuredMetadata {
+					if l.Name == "" {
+						return nil, badRequest("stream %d, entry %d: structured metadata: empty label name", si, ei)
+					}
+					if l.Value == "" {
+						continue
+					}
+					e.metadata = append(e.metadata, label{name: l.Name, value: l.Value})
+				}
+				sortLabels(e.metadata)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,148 @@
+// Copyright The otelcol-gatewayz Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package lokipushreceiver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// checkDecoded asserts the invariants every successful decode must meet,
+// and that mapping the result neither panics nor loses or alters entries.
+func checkDecoded(t *testing.T, streams []stream) {
+	total := 0
+	for si, s := range streams {
+		require.NotEmpty(t, s.labels, "stream %d has no labels", si)
+		for i, l := range s.labels {
+			require.NotEmpty(t, l.name, "stream %d: empty label name", si)
+			require.NotEmpty(t, l.value, "stream %d: empty label value", si)
+			if i > 0 {
+				require.Less(t, s.labels[i-1].name, l.name, "stream %d: labels not sorted and unique", si)
+			}
+		}
+		for ei, e := range s.entries {
+			require.GreaterOrEqual(t, e.ts, int64(0), "stream %d entry %d", si, ei)
+			for i, l := range e.metadata {
+				require.NotEmpty(t, l.name)
+				if i > 0 {
+					require.LessOrEqual(t, e.metadata[i-1].name, l.name)
+				}
+			}
+		}
+		total += len(s.entries)
+	}
+	m := mapper{serviceNameLabels: defaultServiceNameLabels}
+	ld := m.toLogs(streams, 7)
+	require.Equal(t, total, ld.LogRecordCount())
+	rli := 0
+	for _, s := range streams {
+		if len(s.entries) == 0 {
+			continue
+		}
+		lrs := ld.ResourceLogs().At(rli).ScopeLogs().At(0).LogRecords()
+		rli++
+		require.Equal(t, len(s.entries), lrs.Len())
+		for i, e := range s.entries {
+			lr := lrs.At(i)
+			require.Equal(t, e.line, lr.Body().Str())
+			require.Equal(t, pcommon.Timestamp(uint64(e.ts)), lr.Timestamp()) //nolint:gosec
+			require.Equal(t, pcommon.Timestamp(7), lr.ObservedTimestamp())
+		}
+	}
+}
+
+func requireBadRequest(t *testing.T, streams []stream, err error) {
+	var re *requestError
+	require.True(t, errors.As(err, &re), "error %v is %T, not *requestError", err, err)
+	require.Contains(t, []int{400, 413}, re.status)
+	require.NotEmpty(t, re.msg)
+	require.Nil(t, streams)
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "clients", "python_logging_loki.json")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(pythonBody))
+	f.Add([]byte(`{"streams":[{"stream":{"service_name":"checkout"},"values":[["1700000000000000001","{\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}",{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","pod":"p"}],["1","x",null]]}]}`))
+	f.Add([]byte(`{"streams": [{"labels": "{application=\"a\", severity=\"warning\"}", "entries": [{"ts": "2025-11-27T03:25:41.123456+00:00", "line": "x"}]}]}`))
+	f.Add([]byte(`{"streams":[{"stream":{},"values":[["1","a"]]}]}`))
+	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[[1,"a"],["-1","b"]]}]}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`"\uD83D\uDE80 \u00e9 \n"`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// unquoteJSON must agree with encoding/json on every string.
+		q, err := json.Marshal(string(body))
+		require.NoError(t, err)
+		var want string
+		require.NoError(t, json.Unmarshal(q, &want))
+		got, ok := unquoteJSON(q)
+		require.True(t, ok)
+		require.Equal(t, want, got)
+		// encoding/json hands the decoders string values without the
+		// surrounding whitespace.
+		if lit := bytes.TrimSpace(body); len(lit) > 0 && lit[0] == '"' && json.Valid(lit) {
+			require.NoError(t, json.Unmarshal(lit, &want))
+			got, ok = unquoteJSON(lit)
+			require.True(t, ok)
+			require.Equal(t, want, got)
+		}
+
+		streams, err := decodeJSON(body)
+		if err != nil {
+			requireBadRequest(t, streams, err)
+			return
+		}
+		checkDecoded(t, streams)
+	})
+}
+
+func FuzzDecodeProtobuf(f *testing.F) {
+	seeds := []*push.PushRequest{
+		promtailRequest(),
+		{Streams: []push.Stream{{Labels: `{job="a"}`}}},
+		{Streams: []push.Stream{{Labels: `{"a.b"="c", d="\u00e9"}`, Entries: []push.Entry{{Timestamp: time.Unix(0, 1), Line: "x", StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: "v"}}}}}}},
+		{Streams: []push.Stream{{Labels: `{}`, Entries: []push.Entry{{Timestamp: time.Unix(-1, 0)}}}}},
+	}
+	for _, s := range seeds {
+		b, err := s.Marshal()
+		require.NoError(f, err)
+		f.Add(b)
+		f.Add(snappy.Encode(nil, b))
+	}
+	if b, err := os.ReadFile(filepath.Join("testdata", "clients", "promtail_push.pb.snappy")); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// Raw protobuf.
+		streams, err := decodeProtobuf(data)
+		if err != nil {
+			requireBadRequest(t, streams, err)
+		} else {
+			checkDecoded(t, streams)
+		}
+		// The same bytes as a snappy body, as the handler sees it.
+		decoded, err := snappyDecode(nil, data, 1<<20)
+		if err != nil {
+			requireBadRequest(t, nil, err)
+			return
+		}
+		streams, err = decodeProtobuf(decoded)
+		if err != nil {
+			requireBadRequest(t, streams, err)
+			return
+		}
+		checkDecoded(t, streams)
+	})
+}

@@ -1,0 +1,390 @@
+// Copyright The otelcol-gatewayz Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver"
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+const serviceNameAttr = "service.name"
+
+// indexedLabelAttributes maps the underscored Loki label names of the
+// resource attributes that Loki's native OTLP ingestion turns into index
+// labels by default back to their dotted OpenTelemetry names, so a stream
+// labelled {k8s_namespace_name="x"} is indexed by Loki under the same label
+// after the OTLP round trip. service.name is handled by service_name_labels.
+var indexedLabelAttributes = map[string]string{
+	"service_namespace":           "service.namespace",
+	"service_instance_id":         "service.instance.id",
+	"deployment_environment":      "deployment.environment",
+	"deployment_environment_name": "deployment.environment.name",
+	"cloud_region":                "cloud.region",
+	"cloud_availability_zone":     "cloud.availability_zone",
+	"container_name":              "container.name",
+	"k8s_cluster_name":            "k8s.cluster.name",
+	"k8s_container_name":          "k8s.container.name",
+	"k8s_cronjob_name":            "k8s.cronjob.name",
+	"k8s_daemonset_name":          "k8s.daemonset.name",
+	"k8s_deployment_name":         "k8s.deployment.name",
+	"k8s_job_name":                "k8s.job.name",
+	"k8s_namespace_name":          "k8s.namespace.name",
+	"k8s_pod_name":                "k8s.pod.name",
+	"k8s_replicaset_name":         "k8s.replicaset.name",
+	"k8s_statefulset_name":        "k8s.statefulset.name",
+}
+
+// severityKeys are the label / structured metadata names that carry the
+// level of a line, in order of precedence.
+var severityKeys = []string{"level", "severity", "detected_level"}
+
+// mapper turns decoded streams into plog.Logs.
+type mapper struct {
+	serviceNameLabels []string
+}
+
+// toLogs builds one ResourceLogs per stream that has entries. observed is
+// the receive time, set as every record's ObservedTimestamp.
+func (m *mapper) toLogs(streams []stream, observed pcommon.Timestamp) plog.Logs {
+	ld := plog.NewLogs()
+	rls := ld.ResourceLogs()
+	n := 0
+	for i := range streams {
+		if len(streams[i].entries) > 0 {
+			n++
+		}
+	}
+	rls.EnsureCapacity(n)
+	for i := range streams {
+		s := &streams[i]
+		if len(s.entries) == 0 {
+			continue
+		}
+		rl := rls.AppendEmpty()
+		m.putResource(rl.Resource().Attributes(), s.labels)
+		streamSevText, streamSevNum := severityFrom(s.labels)
+		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		lrs.EnsureCapacity(len(s.entries))
+		for j := range s.entries {
+			putRecord(lrs.AppendEmpty(), &s.entries[j], observed, streamSevText, streamSevNum)
+		}
+	}
+	return ld
+}
+
+// serviceLabel returns the index in ls of the label that provides
+// service.name, or -1.
+func (m *mapper) serviceLabel(ls []label) int {
+	for _, name := range m.serviceNameLabels {
+		for i := range ls {
+			if ls[i].name == name {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// putResource maps a stream label set to resource attributes:
+//   - the first label named in service_name_labels becomes service.name
+//     (and, unless it is service_name itself, is also kept under its own
+//     name so the original label set stays recoverable);
+//   - labels named after a default Loki OTLP index label in underscore form
+//     get the dotted OpenTelemetry name;
+//   - every other label is kept under its own name.
+func (m *mapper) putResource(attrs pcommon.Map, ls []label) {
+	attrs.EnsureCapacity(len(ls) + 1)
+	svc := m.serviceLabel(ls)
+	for i := range ls {
+		l := &ls[i]
+		if i == svc && l.name == "service_name" {
+			continue
+		}
+		if dotted, ok := indexedLabelAttributes[l.name]; ok {
+			attrs.PutStr(dotted, l.value)
+			continue
+		}
+		attrs.PutStr(l.name, l.value)
+	}
+	if svc >= 0 {
+		attrs.PutStr(serviceNameAttr, ls[svc].value)
+	}
+}
+
+func putRecord(lr plog.LogRecord, e *entry, observed pcommon.Timestamp, sevText string, sevNum plog.SeverityNumber) {
+	lr.SetTimestamp(pcommon.Timestamp(uint64(e.ts))) //nolint:gosec // decoders guarantee e.ts >= 0
+	lr.SetObservedTimestamp(observed)
+	lr.Body().SetStr(e.line)
+
+	if t, n, ok := severityFromMetadata(e.metadata); ok {
+		sevText, sevNum = t, n
+	}
+	if sevText != "" {
+		lr.SetSeverityText(sevText)
+		lr.SetSeverityNumber(sevNum)
+	}
+
+	traceIdx, spanIdx := -1, -1
+	var haveTrace, haveSpan bool
+	for i := range e.metadata {
+		switch e.metadata[i].name {
+		case "trace_id", "traceId", "traceID":
+			if !haveTrace {
+				if tid, ok := parseTraceID(e.metadata[i].value); ok {
+					lr.SetTraceID(tid)
+					haveTrace, traceIdx = true, i
+				}
+			}
+		case "span_id", "spanId", "spanID":
+			if !haveSpan {
+				if sid, ok := parseSpanID(e.metadata[i].value); ok {
+					lr.SetSpanID(sid)
+					haveSpan, spanIdx = true, i
+				}
+			}
+		}
+	}
+	if !haveTrace || !haveSpan {
+		tid, sid, tok, sok := traceContextFromLine(e.line, !haveTrace, !haveSpan)
+		if tok {
+			lr.SetTraceID(tid)
+		}
+		if sok {
+			lr.SetSpanID(sid)
+		}
+	}
+
+	if len(e.metadata) > 0 {
+		attrs := lr.Attributes()
+		attrs.EnsureCapacity(len(e.metadata))
+		for i := range e.metadata {
+			if i == traceIdx || i == spanIdx {
+				// Lifted into TraceID/SpanID; Loki stores those back as
+				// structured metadata trace_id / span_id.
+				continue
+			}
+			attrs.PutStr(e.metadata[i].name, e.metadata[i].value)
+		}
+	}
+}
+
+func severityFrom(ls []label) (string, plog.SeverityNumber) {
+	for _, k := range severityKeys {
+		for i := range ls {
+			if ls[i].name == k {
+				return ls[i].value, severityNumber(ls[i].value)
+			}
+		}
+	}
+	return "", plog.SeverityNumberUnspecified
+}
+
+func severityFromMetadata(md []label) (string, plog.SeverityNumber, bool) {
+	if len(md) == 0 {
+		return "", plog.SeverityNumberUnspecified, false
+	}
+	t, n := severityFrom(md)
+	return t, n, t != ""
+}
+
+// severityNumber maps common level names (Python logging, Go slog/zap,
+// syslog, Loki's detected_level) to an OpenTelemetry severity number.
+func severityNumber(level string) plog.SeverityNumber {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "trace", "trc":
+		return plog.SeverityNumberTrace
+	case "debug", "dbg", "d":
+		return plog.SeverityNumberDebug
+	case "info", "information", "informational", "inf", "i":
+		return plog.SeverityNumberInfo
+	case "notice":
+		return plog.SeverityNumberInfo2
+	case "warn", "warning", "wrn", "w":
+		return plog.SeverityNumberWarn
+	case "error", "err", "eror", "e":
+		return plog.SeverityNumberError
+	case "critical", "crit", "alert":
+		return plog.SeverityNumberFatal
+	case "fatal", "panic", "emerg", "emergency", "dpanic":
+		return plog.SeverityNumberFatal
+	}
+	return plog.SeverityNumberUnspecified
+}
+
+// parseTraceID accepts exactly 32 hex digits that are not all zero.
+func parseTraceID(s string) (pcommon.TraceID, bool) {
+	var id pcommon.TraceID
+	if len(s) != 2*len(id) {
+		return id, false
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil || id.IsEmpty() {
+		return pcommon.TraceID{}, false
+	}
+	return id, true
+}
+
+// parseSpanID accepts exactly 16 hex digits that are not all zero.
+func parseSpanID(s string) (pcommon.SpanID, bool) {
+	var id pcommon.SpanID
+	if len(s) != 2*len(id) {
+		return id, false
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil || id.IsEmpty() {
+		return pcommon.SpanID{}, false
+	}
+	return id, true
+}
+
+// traceContextFromLine lifts trace_id/traceId/traceID and
+// span_id/spanId/spanID from the top level of a line that is a JSON object.
+// Lines that are not valid JSON, non-string values and ids that are not
+// valid hex of the right length are left alone.
+func traceContextFromLine(line string, wantTrace, wantSpan bool) (tid pcommon.TraceID, sid pcommon.SpanID, tok, sok bool) {
+	i := 0
+	for i < len(line) && isJSONSpace(line[i]) {
+		i++
+	}
+	if i == len(line) || line[i] != '{' {
+		return tid, sid, false, false
+	}
+	// Cheap pre-check before validating the whole line.
+	if !strings.Contains(line, `"trace`) && !strings.Contains(line, `"span`) {
+		return tid, sid, false, false
+	}
+	// json.Valid only reads its argument: view the string's bytes without
+	// copying.
+	if !json.Valid(unsafe.Slice(unsafe.StringData(line), len(line))) {
+		return tid, sid, false, false
+	}
+	var traceSnake, traceCamel, spanSnake, spanCamel string
+	scanTopLevelStrings(line[i:], func(key, rawVal string) {
+		switch key {
+		case "trace_id":
+			traceSnake = rawVal
+		case "traceId", "traceID":
+			traceCamel = rawVal
+		case "span_id":
+			spanSnake = rawVal
+		case "spanId", "spanID":
+			spanCamel = rawVal
+		}
+	})
+	if wantTrace {
+		for _, raw := range []string{traceSnake, traceCamel} {
+			if raw != "" {
+				if tid, tok = parseTraceID(unquoteJSONString(raw)); tok {
+					break
+				}
+			}
+		}
+	}
+	if wantSpan {
+		for _, raw := range []string{spanSnake, spanCamel} {
+			if raw != "" {
+				if sid, sok = parseSpanID(unquoteJSONString(raw)); sok {
+					break
+				}
+			}
+		}
+	}
+	return tid, sid, tok, sok
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// scanTopLevelStrings calls fn(key, rawValue) for each member of the JSON
+// object obj whose value is a string; rawValue keeps its quotes. Keys are
+// compared unescaped only when they contain no escapes (a key spelled with
+// \u escapes is passed through as written, without its quotes). obj must be
+// valid JSON starting with '{'; on anything else the scan stops early but
+// never panics.
+func scanTopLevelStrings(obj string, fn func(key, rawVal string)) {
+	i := 1
+	for i < len(obj) {
+		for i < len(obj) && (isJSONSpace(obj[i]) || obj[i] == ',') {
+			i++
+		}
+		if i >= len(obj) || obj[i] != '"' {
+			return // '}' or malformed
+		}
+		kEnd := jsonStringEnd(obj, i)
+		key := obj[i+1 : max(i+1, kEnd-1)]
+		i = kEnd
+		for i < len(obj) && isJSONSpace(obj[i]) {
+			i++
+		}
+		if i >= len(obj) || obj[i] != ':' {
+			return
+		}
+		i++
+		for i < len(obj) && isJSONSpace(obj[i]) {
+			i++
+		}
+		if i >= len(obj) {
+			return
+		}
+		if obj[i] == '"' {
+			vEnd := jsonStringEnd(obj, i)
+			fn(key, obj[i:vEnd])
+			i = vEnd
+			continue
+		}
+		i = jsonValueEnd(obj, i)
+	}
+}
+
+// jsonStringEnd returns the index just past the string literal starting at
+// s[i] == '"'.
+func jsonStringEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// jsonValueEnd returns the index just past the non-string value starting
+// at s[i]: an object or array (skipping nested strings), or a literal.
+func jsonValueEnd(s string, i int) int {
+	depth := 0
+	for i < len(s) {
+		switch c := s[i]; c {
+		case '"':
+			i = jsonStringEnd(s, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		default:
+			if depth == 0 && isJSONSpace(c) {
+				return i
+			}
+		}
+		i++
+	}
+	return i
+}

@@ -1,0 +1,329 @@
+// Copyright The otelcol-gatewayz Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package pyroscopereceiver // import "github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"go.opentelemetry.io/collector/pdata/pprofile"
+)
+
+const (
+	formatPprof  = "pprof"
+	formatFolded = "folded"
+
+	partProfile          = "profile"
+	partPrevProfile      = "prev_profile"
+	partSampleTypeConfig = "sample_type_config"
+
+	// defaultWindow is the profile duration assumed when `from` is absent.
+	defaultWindow = 10 * time.Second
+	maxSampleRate = 1_000_000_000
+	// maxWindowInversion is how far "from" may be after "until" before the
+	// request is rejected (see parseParams).
+	maxWindowInversion = time.Minute
+)
+
+func nowNanos() int64 { return time.Now().UnixNano() }
+
+// httpError is a rejection with its status code and plain-text message.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func badRequest(format string, args ...any) *httpError {
+	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// classify maps a decoding error to 413 (size limit) or 400.
+func classify(err error) *httpError {
+	var tl *errTooLarge
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &tl):
+		return &httpError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
+	case errors.As(err, &mb):
+		return &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body exceeds the limit of %d bytes", mb.Limit)}
+	default:
+		return &httpError{status: http.StatusBadRequest, msg: err.Error()}
+	}
+}
+
+// ingestParams are the query parameters of POST /ingest.
+type ingestParams struct {
+	key             appKey
+	fromNanos       int64
+	untilNanos      int64
+	sampleRate      int64
+	spyName         string
+	units           string
+	aggregationType string
+	format          string // formatPprof or formatFolded
+}
+
+type decoded struct {
+	profiles pprofile.Profiles
+	format   string
+}
+
+func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, *httpError) {
+	params, herr := r.parseParams(req)
+	if herr != nil {
+		return nil, herr
+	}
+	limit := r.cfg.maxBodySize()
+	body, err := readBody(req.Body, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+
+	parts := map[string][]byte{partProfile: body}
+	if mt, mparams, mErr := mime.ParseMediaType(req.Header.Get("Content-Type")); mErr == nil && mt == "multipart/form-data" {
+		parts, err = readMultipart(body, mparams["boundary"], limit)
+		if err != nil {
+			return nil, classify(err)
+		}
+	}
+
+	var p *profile.Profile
+	switch params.format {
+	case formatFolded:
+		data, gzErr := maybeGunzip(parts[partProfile], limit, "folded profile")
+		if gzErr != nil {
+			return nil, classify(gzErr)
+		}
+		ft := foldedTypeFor(params.key.Suffix, params.units, params.aggregationType)
+		p, err = decodeFolded(data, ft, params.sampleRate)
+		if err != nil {
+			return nil, classify(err)
+		}
+	default:
+		p, err = decodePprofParts(parts, limit)
+		if err != nil {
+			return nil, classify(err)
+		}
+	}
+
+	res := resourceInfo{Key: params.key, SpyName: params.spyName}
+	pd := translatePprof(p, res, r.scope, params.fromNanos, params.untilNanos-params.fromNanos)
+	return &decoded{profiles: pd, format: params.format}, nil
+}
+
+func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, *httpError) {
+	var ip ingestParams
+	q, err := url.ParseQuery(req.URL.RawQuery)
+	if err != nil {
+		return ip, badRequest("invalid query string: %v", err)
+	}
+	name := q.Get("name")
+	if name == "" {
+		return ip, badRequest(`missing required query parameter "name" (e.g. name=myapp.cpu{env=prod})`)
+	}
+	ip.key, err = parseAppKey(name)
+	if err != nil {
+		return ip, badRequest("invalid name: %v", err)
+	}
+
+	now := r.now()
+	ip.untilNanos = now
+	if s := q.Get("until"); s != "" {
+		if ip.untilNanos, err = parseTimestamp(s); err != nil {
+			return ip, badRequest(`invalid "until": %v`, err)
+		}
+	}
+	ip.fromNanos = ip.untilNanos - int64(defaultWindow)
+	if s := q.Get("from"); s != "" {
+		if ip.fromNanos, err = parseTimestamp(s); err != nil {
+			return ip, badRequest(`invalid "from": %v`, err)
+		}
+	}
+	if ip.fromNanos > ip.untilNanos {
+		// pyroscope-go's Flush ends the window at now truncated to the
+		// upload rate, which can be before the start of the window (the
+		// previous tick). Tolerate such small inversions as an empty window.
+		if ip.fromNanos-ip.untilNanos > int64(maxWindowInversion) {
+			return ip, badRequest(`"from" (%s) is after "until" (%s)`, q.Get("from"), q.Get("until"))
+		}
+		ip.fromNanos = ip.untilNanos
+	}
+
+	ip.sampleRate = defaultSampleRate
+	if s := q.Get("sampleRate"); s != "" {
+		v, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || v < 0 || v > maxSampleRate {
+			return ip, badRequest(`invalid "sampleRate" %q: want an integer between 0 and %d`, truncate(s, 32), maxSampleRate)
+		}
+		// pyroscope-go sends sampleRate=0 for goroutine, mutex and block
+		// profiles: 0 means "not given".
+		if v > 0 {
+			ip.sampleRate = v
+		}
+	}
+	ip.spyName = q.Get("spyName")
+	ip.units = q.Get("units")
+	ip.aggregationType = q.Get("aggregationType")
+
+	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	f := strings.ToLower(q.Get("format"))
+	if f == "" {
+		// Pyroscope also reads the format from "binary/octet-stream+<format>".
+		if rest, ok := strings.CutPrefix(mt, "binary/octet-stream+"); ok {
+			f = rest
+		}
+	}
+	switch f {
+	case formatPprof:
+		ip.format = formatPprof
+	case formatFolded, "groups":
+		ip.format = formatFolded
+	case "":
+		// Like Pyroscope: a multipart form is pprof, anything else folded.
+		if mt == "multipart/form-data" {
+			ip.format = formatPprof
+		} else {
+			ip.format = formatFolded
+		}
+	case "jfr":
+		return ip, &httpError{status: http.StatusUnsupportedMediaType,
+			msg: `format "jfr" is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)`}
+	default:
+		return ip, &httpError{status: http.StatusUnsupportedMediaType,
+			msg: fmt.Sprintf("format %q is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)", truncate(f, 32))}
+	}
+	return ip, nil
+}
+
+// parseTimestamp parses a unix timestamp in seconds; values too large for
+// seconds are taken as milliseconds, microseconds or nanoseconds
+// (pyroscope-go sends nanoseconds, most other SDKs seconds).
+func parseTimestamp(s string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a non-negative integer unix timestamp", truncate(s, 32))
+	}
+	switch {
+	case v < 1e11: // seconds (until year 5138)
+		return v * 1e9, nil
+	case v < 1e14: // milliseconds
+		return v * 1e6, nil
+	case v < 1e17: // microseconds
+		return v * 1e3, nil
+	default: // nanoseconds
+		return v, nil
+	}
+}
+
+// readBody reads at most limit bytes; more is an errTooLarge.
+func readBody(body io.Reader, limit int64) ([]byte, error) {
+	if body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, &errTooLarge{what: "request body", limit: min(mb.Limit, limit)}
+		}
+		return nil, fmt.Errorf("cannot read request body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &errTooLarge{what: "request body", limit: limit}
+	}
+	return b, nil
+}
+
+// readMultipart reads the parts of a multipart/form-data body by form field
+// name, as pyroscope-go sends them: "profile" (required), "prev_profile" and
+// "sample_type_config" (optional). Other parts are ignored.
+func readMultipart(body []byte, boundary string, limit int64) (map[string][]byte, error) {
+	if boundary == "" {
+		return nil, errors.New("multipart/form-data Content-Type without boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	parts := map[string][]byte{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("invalid multipart body: %w", err)
+		}
+		name := part.FormName()
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		_ = part.Close()
+		if err != nil {
+			return nil, fmt.Errorf("invalid multipart body: part %q: %w", name, err)
+		}
+		if int64(len(data)) > limit {
+			return nil, &errTooLarge{what: fmt.Sprintf("multipart part %q", name), limit: limit}
+		}
+		switch name {
+		case partProfile, partPrevProfile, partSampleTypeConfig:
+			if _, dup := parts[name]; dup {
+				return nil, fmt.Errorf("invalid multipart body: duplicate part %q", name)
+			}
+			parts[name] = data
+		}
+	}
+	if _, ok := parts[partProfile]; !ok {
+		return nil, fmt.Errorf("invalid multipart body: no %q part", partProfile)
+	}
+	return parts, nil
+}
+
+// sampleTypeConfig is the JSON pyroscope-go sends in "sample_type_config":
+// per pprof sample type, display name, units, aggregation and whether the
+// values are cumulative.
+type sampleTypeConfig map[string]struct {
+	Units       string `json:"units,omitempty"`
+	Aggregation string `json:"aggregation,omitempty"`
+	DisplayName string `json:"display-name,omitempty"`
+	Sampled     bool   `json:"sampled,omitempty"`
+	Cumulative  bool   `json:"cumulative,omitempty"`
+}
+
+// decodePprofParts parses "profile" and, when present, subtracts
+// "prev_profile" from the cumulative sample types. Which sample types are
+// cumulative comes from "sample_type_config" when sent, else from
+// defaultCumulative.
+func decodePprofParts(parts map[string][]byte, limit int64) (*profile.Profile, error) {
+	p, err := parsePprof(parts[partProfile], limit, "profile")
+	if err != nil {
+		return nil, err
+	}
+	prevData, hasPrev := parts[partPrevProfile]
+	if !hasPrev || len(prevData) == 0 {
+		return p, nil
+	}
+	cumulative := func(t string) bool { return defaultCumulative[t] }
+	if cfgData, ok := parts[partSampleTypeConfig]; ok && len(bytes.TrimSpace(cfgData)) > 0 {
+		var stc sampleTypeConfig
+		if err = json.Unmarshal(cfgData, &stc); err != nil {
+			return nil, fmt.Errorf("invalid sample_type_config: %w", err)
+		}
+		cumulative = func(t string) bool { c, ok := stc[t]; return ok && c.Cumulative }
+	}
+	prev, err := parsePprof(prevData, limit, "prev_profile")
+	if err != nil {
+		return nil, err
+	}
+	if err = subtractPrevious(p, prev, cumulative); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
