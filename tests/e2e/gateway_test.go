@@ -26,19 +26,27 @@ const (
 
 // TestGatewayPipeline runs the whole gateway config against a real
 // Prometheus and recording Loki/Tempo/Pyroscope sinks, sends one scenario
-// and checks every derived number exactly.
+// and checks every derived number exactly: once with the defaults, once
+// with derived metrics labelled by tenant (which makes the derive branch
+// modify its copy of the spans, so Tempo's copy must stay untouched).
 func TestGatewayPipeline(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) { testGatewayPipeline(t, false) })
+	t.Run("tenant label", func(t *testing.T) { testGatewayPipeline(t, true) })
+}
+
+func testGatewayPipeline(t *testing.T, tenantLabel bool) {
 	backend := httptest.NewServer(fakeBackend(dataPath))
 	defer backend.Close()
-	gw := harness.StartGateway(t, harness.GatewayOptions{
-		Prometheus: true,
-		Env: map[string]string{
-			"TENANT_ID":                 defaultTenant,
-			"FASTAPI_TARGET":            strings.TrimPrefix(backend.URL, "http://"),
-			"FASTAPI_DATA_METRICS_PATH": dataPath,
-			"DEPLOYMENT_ENV":            "staging",
-		},
-	})
+	env := map[string]string{
+		"TENANT_ID":                 defaultTenant,
+		"FASTAPI_TARGET":            strings.TrimPrefix(backend.URL, "http://"),
+		"FASTAPI_DATA_METRICS_PATH": dataPath,
+		"DEPLOYMENT_ENV":            "staging",
+	}
+	if tenantLabel {
+		env["DERIVE_PROCESSORS"] = "[attributes/tenant]"
+	}
+	gw := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: env})
 	prom := gw.Prometheus
 
 	sc := scenario.Scenario{Requests: 40, FailEvery: 5, Start: time.Now().Add(-time.Minute)}
@@ -192,9 +200,14 @@ func TestGatewayPipeline(t *testing.T) {
 				t.Errorf("%s written with tenants %v, want only %q", name, got, tenant)
 			}
 		}
-		// The source tenant of span-derived metrics survives as a label.
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{tenant="acme"})`, total)
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.Requests))
+		if tenantLabel {
+			// The source tenant of span-derived metrics survives as a label.
+			expectValue(t, prom, `sum(traces_spanmetrics_calls_total{tenant="acme"})`, total)
+			expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.Requests))
+		} else {
+			expectCount(t, prom, `{__name__=~"traces_spanmetrics_calls_total|traces_service_graph_request_total", tenant=~".+"}`, 0)
+			expectCount(t, prom, `traces_service_graph_request_total{client_tenant=~".+"}`, 0)
+		}
 	})
 
 	t.Run("all spans reach Tempo unchanged with the sender's tenant", func(t *testing.T) {

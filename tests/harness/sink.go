@@ -22,7 +22,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	// Tempo and Pyroscope accept gzip-compressed gRPC, the exporters' default.
+	// Tempo's OTLP receiver is the collector's own: it takes gzip, snappy
+	// and zstd gRPC compression, which configgrpc registers.
+	_ "go.opentelemetry.io/collector/config/configgrpc"
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"

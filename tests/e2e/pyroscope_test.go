@@ -1,0 +1,997 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/grafana/pyroscope-go"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pprofile"
+	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+)
+
+const (
+	profilesExportPath = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+	receiverScope      = "github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver"
+	profileTenant      = "initech"
+)
+
+// TestPyroscopeGoClientRoundTrip profiles this test process with the real
+// pyroscope-go client (CPU and heap), pushes to the running collector
+// through a recording tee and checks that the Pyroscope sink received
+// exactly the pprof profiles the client sent: per upload, every sample
+// (stack, labels, value) of every sample type, the period and the time
+// window; and in aggregate, equal totals and stack sets per sample type.
+//
+// pyroscope-go allows one CPU profiler per process: keep this the only
+// test that starts it.
+func TestPyroscopeGoClientRoundTrip(t *testing.T) {
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{"TENANT_ID": defaultTenant}})
+	tee := startIngestTee(t, gw.PyroscopeIngest)
+
+	const app = "checkout-e2e"
+	tags := map[string]string{"env": "e2e", "region": "eu-west-1"}
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	logger := &clientLogger{}
+	p, err := pyroscope.Start(pyroscope.Config{
+		ApplicationName: app,
+		Tags:            tags,
+		ServerAddress:   tee.URL,
+		TenantID:        profileTenant,
+		UploadRate:      time.Second,
+		Logger:          logger,
+		// CPU (one pprof with samples/count and cpu/nanoseconds) and the
+		// heap (godeltaprof: one pprof with the four alloc/inuse types).
+		ProfileTypes: []pyroscope.ProfileType{
+			pyroscope.ProfileCPU,
+			pyroscope.ProfileAllocObjects, pyroscope.ProfileAllocSpace,
+			pyroscope.ProfileInuseObjects, pyroscope.ProfileInuseSpace,
+		},
+		HTTPClient: &http.Client{Transport: transport, Timeout: 20 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two upload periods of work; the first tick of the CPU collector never
+	// uploads, Flush uploads what is left of the window.
+	pyroscope.TagWrapper(context.Background(), pyroscope.Labels("phase", "burn"), func(context.Context) {
+		burnCPUAndHeap(2200 * time.Millisecond)
+	})
+	p.Flush(true)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Every worker has returned: the tee has seen every upload there will be.
+	if errs := logger.errors(); len(errs) > 0 {
+		t.Errorf("pyroscope-go logged errors: %q", errs)
+	}
+
+	uploads := tee.Uploads()
+	var sessionID string
+	wantRP, wantSamples := 0, 0
+	wantPerUpload := []string{}
+	want := flame{}
+	kinds := map[string]int{}
+	for i, u := range uploads {
+		if u.Status != http.StatusOK {
+			t.Fatalf("upload %d (%s) answered %d %q", i, u.Query.Get("name"), u.Status, u.Response)
+		}
+		if u.Tenant != profileTenant {
+			t.Errorf("upload %d sent X-Scope-OrgID %q, want %q", i, u.Tenant, profileTenant)
+		}
+		name := u.Query.Get("name")
+		m := sessionRE.FindStringSubmatch(name)
+		if m == nil {
+			t.Fatalf("upload %d name %q has no __session_id__", i, name)
+		}
+		if sessionID == "" {
+			sessionID = m[1]
+		} else if m[1] != sessionID {
+			t.Errorf("upload %d session %s, earlier uploads %s", i, m[1], sessionID)
+		}
+		wantName := fmt.Sprintf("%s{__session_id__=%s,env=e2e,region=eu-west-1}", app, sessionID)
+		if name != wantName {
+			t.Errorf("upload %d name %q, want %q", i, name, wantName)
+		}
+		pp, hasPrev := u.pprof(t)
+		if hasPrev {
+			t.Fatalf("upload %d has a prev_profile part: pyroscope-go v1.2.7 computes deltas itself", i)
+		}
+		kinds[sampleTypesOf(pp)]++
+		if len(pp.Sample) == 0 {
+			continue // answered 200, not forwarded
+		}
+		wantRP++
+		wantSamples += len(pp.Sample) * len(pp.SampleType)
+		wantPerUpload = append(wantPerUpload, pprofFingerprint(t, pp, u.Query))
+		want.addPprof(pp)
+	}
+	cpuKey, allocKey := "samples/count,cpu/nanoseconds", "alloc_objects/count,alloc_space/bytes,inuse_objects/count,inuse_space/bytes"
+	if kinds[cpuKey] == 0 || kinds[allocKey] == 0 || len(kinds) != 2 {
+		t.Fatalf("uploads by sample types: %v; want CPU and heap uploads only", kinds)
+	}
+	// The work above must be in what was sent, or the comparison proves little.
+	if !flameHasStack(want["cpu/nanoseconds"], burnStack) {
+		t.Fatalf("no CPU time sent for ...%s; CPU stacks sent:\n%s", burnStack, strings.Join(profKeys(want["cpu/nanoseconds"]), "\n"))
+	}
+	if !flameHasStack(want["alloc_space/bytes"], allocStack) {
+		t.Fatalf("no allocation sent from ...%s; stacks sent:\n%s", allocStack, strings.Join(profKeys(want["alloc_space/bytes"]), "\n"))
+	}
+
+	harness.Eventually(t, 30*time.Second, func() error {
+		if n := resourceProfileCount(gw.Pyroscope.Requests()); n != wantRP {
+			return fmt.Errorf("pyroscope sink has %d resource profiles, want %d (one per upload with samples)", n, wantRP)
+		}
+		return nil
+	})
+	reqs := gw.Pyroscope.Requests()
+	got := flame{}
+	var gotPerUpload []string
+	for i, r := range reqs {
+		if r.Tenant() != profileTenant {
+			t.Errorf("sink request %d X-Scope-OrgID %q, want %q", i, r.Tenant(), profileTenant)
+		}
+		if r.Transport != "grpc" || r.Path != profilesExportPath {
+			t.Errorf("sink request %d: %s %s, want grpc %s", i, r.Transport, r.Path, profilesExportPath)
+		}
+		for _, rp := range r.Profiles.ResourceProfiles().All() {
+			wantAttrs := map[string]any{
+				"service.name": app, "env": "e2e", "region": "eu-west-1",
+				"pyroscope.session_id": sessionID, "pyroscope.spy_name": "gospy",
+			}
+			if a := rp.Resource().Attributes().AsRaw(); !attrsEqual(a, wantAttrs) {
+				t.Errorf("sink request %d resource attributes %v, want %v", i, a, wantAttrs)
+			}
+			for _, sp := range rp.ScopeProfiles().All() {
+				if sp.Scope().Name() != receiverScope {
+					t.Errorf("scope name %q, want %q", sp.Scope().Name(), receiverScope)
+				}
+			}
+			gotPerUpload = append(gotPerUpload, otlpFingerprint(r.Profiles.Dictionary(), rp))
+			got.addOTLP(r.Profiles.Dictionary(), rp)
+		}
+	}
+
+	// Per upload: the multiset of fingerprints, whatever the order.
+	sort.Strings(wantPerUpload)
+	sort.Strings(gotPerUpload)
+	if !slices.Equal(gotPerUpload, wantPerUpload) {
+		for i := range max(len(gotPerUpload), len(wantPerUpload)) {
+			g, w := profAt(gotPerUpload, i), profAt(wantPerUpload, i)
+			if g != w {
+				t.Errorf("upload fingerprint %d differs:\n%s", i, profLineDiff(w, g))
+				break
+			}
+		}
+	}
+	// Aggregate: total value and set of stacks (with their summed values)
+	// per sample type.
+	if !slices.Equal(profKeys(got), profKeys(want)) {
+		t.Errorf("sample types received %v, sent %v", profKeys(got), profKeys(want))
+	}
+	for st, w := range want {
+		g := got[st]
+		if valueSum(g) != valueSum(w) {
+			t.Errorf("%s: total received %d, sent %d", st, valueSum(g), valueSum(w))
+		}
+		if gl, wl := flameLines(g), flameLines(w); gl != wl {
+			t.Errorf("%s: %d stacks received, %d sent; differences:\n%s", st, len(g), len(w), profLineDiff(wl, gl))
+		}
+	}
+	if n := gw.Pyroscope.ProfileSampleCount(); n != wantSamples {
+		t.Errorf("sink counted %d samples, sent %d (samples x sample types)", n, wantSamples)
+	}
+	t.Logf("%d uploads (%d CPU, %d heap; %d with samples) in %d sink requests; %d samples x types; totals %v; stacks %v",
+		len(uploads), kinds[cpuKey], kinds[allocKey], wantRP, len(reqs), wantSamples, flameTotals(want), flameStackCounts(want))
+}
+
+// TestOTLPProfilesReachPyroscope sends a small OTLP profile to the OTLP
+// gRPC receiver: it must reach the Pyroscope sink byte for byte, with the
+// sender's tenant.
+func TestOTLPProfilesReachPyroscope(t *testing.T) {
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{"TENANT_ID": defaultTenant}})
+	sent := smallProfiles()
+	wantBytes, err := (&pprofile.ProtoMarshaler{}).MarshalProfiles(sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Export consumes the request: send a copy.
+	cp := pprofile.NewProfiles()
+	sent.CopyTo(cp)
+	conn, err := grpc.NewClient(gw.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, "X-Scope-OrgID", profileTenant)
+	if _, err := pprofileotlp.NewGRPCClient(conn).Export(ctx, pprofileotlp.NewExportRequestFromProfiles(cp)); err != nil {
+		t.Fatalf("exporting profiles: %v", err)
+	}
+
+	harness.Eventually(t, 30*time.Second, func() error {
+		if n := len(gw.Pyroscope.Requests()); n != 1 {
+			return fmt.Errorf("pyroscope sink has %d requests, want 1", n)
+		}
+		return nil
+	})
+	r := gw.Pyroscope.Requests()[0]
+	if r.Tenant() != profileTenant {
+		t.Errorf("tenant %q, want %q", r.Tenant(), profileTenant)
+	}
+	if r.Path != profilesExportPath {
+		t.Errorf("path %q, want %q", r.Path, profilesExportPath)
+	}
+	if n := gw.Pyroscope.ProfileSampleCount(); n != 2 {
+		t.Errorf("sink counted %d samples, want 2", n)
+	}
+	gotBytes, err := (&pprofile.ProtoMarshaler{}).MarshalProfiles(r.Profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(gotBytes, wantBytes) {
+		wj, _ := (&pprofile.JSONMarshaler{}).MarshalProfiles(sent)
+		gj, _ := (&pprofile.JSONMarshaler{}).MarshalProfiles(r.Profiles)
+		t.Errorf("profiles changed on the way:\n sent     %s\n received %s", wj, gj)
+	}
+	want := flame{"samples/count": {"main;handler;parse {thread.name=worker-1}": 7, "main;handler": 3}}
+	got := flame{}
+	for _, rp := range r.Profiles.ResourceProfiles().All() {
+		got.addOTLP(r.Profiles.Dictionary(), rp)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("flame graph %v, want %v", got, want)
+	}
+}
+
+// TestPyroscopeIngestRejectsBadInput sends bad uploads to the running
+// collector, then a good one: the bad ones are refused with the right
+// status and a message naming the problem, nothing of them reaches the
+// sink, and the good one arrives in full.
+func TestPyroscopeIngestRejectsBadInput(t *testing.T) {
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{"TENANT_ID": defaultTenant}})
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+
+	garbage := []byte("\x0a\xffthis is not a pprof profile")
+	mpBody, mpType := pyroscopeMultipart(t, garbage)
+	// A real pprof (gzipped, as runtime/pprof writes it) cut in half.
+	var whole bytes.Buffer
+	if err := smallPprof().Write(&whole); err != nil {
+		t.Fatal(err)
+	}
+	truncated := whole.Bytes()[:whole.Len()/2]
+	for _, tc := range []struct {
+		name, query, contentType string
+		body                     []byte
+		status                   int
+		msg                      string
+	}{
+		{"raw garbage pprof", "name=bad-app.cpu&format=pprof", "application/octet-stream", garbage,
+			http.StatusBadRequest, "profile: cannot parse pprof: parsing profile: unrecognized profile format"},
+		{"garbage pprof in pyroscope-go's multipart form", "name=bad-app&spyName=gospy", mpType, mpBody,
+			http.StatusBadRequest, "profile: cannot parse pprof: parsing profile: unrecognized profile format"},
+		{"truncated gzipped pprof", "name=bad-app&format=pprof", "", truncated,
+			http.StatusBadRequest, "profile: invalid gzip data: unexpected EOF"},
+		{"jfr", "name=java-app&format=jfr", "", []byte("JFR\x00\x02\x00"),
+			http.StatusUnsupportedMediaType, `format "jfr" is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)`},
+	} {
+		status, msg := postPyroscopeIngest(t, client, gw.PyroscopeIngest, tc.query, tc.contentType, tc.body, profileTenant)
+		if status != tc.status || msg != tc.msg {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, status, msg, tc.status, tc.msg)
+		}
+	}
+
+	from := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	q := url.Values{
+		"name":       {"folded-app.cpu{env=e2e}"},
+		"format":     {"folded"},
+		"sampleRate": {"100"},
+		"spyName":    {"pyspy"},
+		"from":       {strconv.FormatInt(from.Unix(), 10)},
+		"until":      {strconv.FormatInt(from.Add(10*time.Second).Unix(), 10)},
+	}
+	folded := "main;handle;parse 3\nmain;handle;render 5\nmain;idle 2\nmain;handle;parse 1\n"
+	if status, msg := postPyroscopeIngest(t, client, gw.PyroscopeIngest, q.Encode(), "text/plain", []byte(folded), profileTenant); status != http.StatusOK || msg != "" {
+		t.Fatalf("good folded push: %d %q, want 200 with an empty body", status, msg)
+	}
+
+	harness.Eventually(t, 30*time.Second, func() error {
+		if n := len(gw.Pyroscope.Requests()); n != 1 {
+			return fmt.Errorf("pyroscope sink has %d requests, want 1 (only the good push)", n)
+		}
+		return nil
+	})
+	r := gw.Pyroscope.Requests()[0]
+	if r.Tenant() != profileTenant {
+		t.Errorf("tenant %q, want %q", r.Tenant(), profileTenant)
+	}
+	if n := r.Profiles.ResourceProfiles().Len(); n != 1 {
+		t.Fatalf("%d resource profiles, want 1", n)
+	}
+	rp := r.Profiles.ResourceProfiles().At(0)
+	wantAttrs := map[string]any{"service.name": "folded-app", "pyroscope.app_name": "folded-app.cpu", "env": "e2e", "pyroscope.spy_name": "pyspy"}
+	if a := rp.Resource().Attributes().AsRaw(); !attrsEqual(a, wantAttrs) {
+		t.Errorf("resource attributes %v, want %v", a, wantAttrs)
+	}
+	got := flame{}
+	got.addOTLP(r.Profiles.Dictionary(), rp)
+	want := flame{
+		"samples/count":   {"main;handle;parse": 4, "main;handle;render": 5, "main;idle": 2},
+		"cpu/nanoseconds": {"main;handle;parse": 40_000_000, "main;handle;render": 50_000_000, "main;idle": 20_000_000},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("flame graph\n got  %v\n want %v", got, want)
+	}
+	if n := gw.Pyroscope.ProfileSampleCount(); n != 6 {
+		t.Errorf("sink counted %d samples, want 6 (3 stacks x 2 sample types)", n)
+	}
+	d := r.Profiles.Dictionary()
+	for _, prof := range rp.ScopeProfiles().At(0).Profiles().All() {
+		pt := dictStr(d, prof.PeriodType().TypeStrindex()) + "/" + dictStr(d, prof.PeriodType().UnitStrindex())
+		if pt != "cpu/nanoseconds" || prof.Period() != 10_000_000 {
+			t.Errorf("period %s %d, want cpu/nanoseconds 10000000", pt, prof.Period())
+		}
+		if prof.Time().AsTime() != from || prof.DurationNano() != uint64(10*time.Second) {
+			t.Errorf("time %s duration %d, want %s and 10s", prof.Time().AsTime(), prof.DurationNano(), from)
+		}
+	}
+
+	// Still serving, still the same process, and the bad uploads never
+	// reached the pipeline.
+	if n := len(gw.Pyroscope.Requests()); n != 1 {
+		t.Errorf("pyroscope sink has %d requests, want 1", n)
+	}
+	if err := harness.WaitHTTP200(gw.Health, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+	if err := syscall.Kill(gw.Pid(), 0); err != nil {
+		t.Errorf("collector process %d: %v", gw.Pid(), err)
+	}
+	if logs := gw.Logs(); strings.Contains(logs, "panic:") || strings.Contains(logs, "panic serving") {
+		t.Errorf("collector logged a panic:\n%s", logs)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Work for the profiler.
+
+// The leaf ends of burnCPUAndHeap's stacks: CPU, with TagWrapper's label,
+// and allocations, whose heap samples are labelled with the block size.
+const (
+	burnStack  = ";github.com/gatewayz/otelcol-gatewayz/tests/e2e.burnCPUAndHeap;github.com/gatewayz/otelcol-gatewayz/tests/e2e.burnHash {phase=burn}"
+	allocStack = ";github.com/gatewayz/otelcol-gatewayz/tests/e2e.burnCPUAndHeap;github.com/gatewayz/otelcol-gatewayz/tests/e2e.allocChunk {bytes=65536}"
+)
+
+var burnLive [][]byte
+
+// burnCPUAndHeap spins the CPU in burnHash and allocates in allocChunk for d.
+func burnCPUAndHeap(d time.Duration) {
+	deadline := time.Now().Add(d)
+	s := uint64(0)
+	for i := 0; time.Now().Before(deadline); i++ {
+		s += burnHash(200_000)
+		burnLive = append(burnLive, allocChunk(i))
+		if len(burnLive) > 64 {
+			burnLive = burnLive[1:]
+		}
+	}
+	runtime.KeepAlive(s)
+}
+
+//go:noinline
+func burnHash(n int) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range n {
+		h ^= uint64(i)
+		h *= 1099511628211
+	}
+	return h
+}
+
+//go:noinline
+func allocChunk(i int) []byte {
+	b := make([]byte, 64<<10)
+	b[i%len(b)] = 1
+	return b
+}
+
+// ---------------------------------------------------------------------------
+// Recording tee in front of the receiver.
+
+type ingestUpload struct {
+	Query       url.Values
+	ContentType string
+	Tenant      string
+	Body        []byte
+	Status      int
+	Response    string
+}
+
+type ingestTee struct {
+	URL     string
+	mu      sync.Mutex
+	uploads []ingestUpload
+}
+
+// startIngestTee forwards every request to target (the receiver's base URL)
+// and records it with the answer.
+func startIngestTee(t *testing.T, target string) *ingestTee {
+	t.Helper()
+	tee := &ingestTee{}
+	fwd := &http.Transport{}
+	client := &http.Client{Transport: fwd, Timeout: 20 * time.Second}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec := ingestUpload{Query: r.URL.Query(), ContentType: r.Header.Get("Content-Type"), Tenant: r.Header.Get("X-Scope-OrgID"), Body: body}
+		defer func() {
+			tee.mu.Lock()
+			tee.uploads = append(tee.uploads, rec)
+			tee.mu.Unlock()
+		}()
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			rec.Status = http.StatusInternalServerError
+			http.Error(w, err.Error(), rec.Status)
+			return
+		}
+		req.Header = r.Header.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			rec.Status, rec.Response = http.StatusBadGateway, err.Error()
+			http.Error(w, err.Error(), rec.Status)
+			return
+		}
+		respBody, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		rec.Status, rec.Response = resp.StatusCode, string(respBody)
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(respBody)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		fwd.CloseIdleConnections()
+	})
+	tee.URL = srv.URL
+	return tee
+}
+
+func (tee *ingestTee) Uploads() []ingestUpload {
+	tee.mu.Lock()
+	defer tee.mu.Unlock()
+	return append([]ingestUpload(nil), tee.uploads...)
+}
+
+// pprof parses the multipart "profile" part; hasPrev reports a non-empty
+// "prev_profile" part.
+func (u ingestUpload) pprof(t *testing.T) (p *profile.Profile, hasPrev bool) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(u.ContentType)
+	if err != nil || mt != "multipart/form-data" {
+		t.Fatalf("upload Content-Type %q: want multipart/form-data (%v)", u.ContentType, err)
+	}
+	mr := multipart.NewReader(bytes.NewReader(u.Body), params["boundary"])
+	var data []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("upload body: %v", err)
+		}
+		b, err := io.ReadAll(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch part.FormName() {
+		case "profile":
+			data = b
+		case "prev_profile":
+			hasPrev = len(b) > 0
+		}
+	}
+	if data == nil {
+		t.Fatal("upload without a profile part")
+	}
+	p, err = profile.ParseData(data)
+	if err != nil {
+		t.Fatalf("parsing the uploaded pprof: %v", err)
+	}
+	return p, hasPrev
+}
+
+type clientLogger struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (*clientLogger) Infof(string, ...any)  {}
+func (*clientLogger) Debugf(string, ...any) {}
+func (l *clientLogger) Errorf(f string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, fmt.Sprintf(f, a...))
+}
+
+func (l *clientLogger) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errs...)
+}
+
+var sessionRE = regexp.MustCompile(`__session_id__=([0-9a-f]{16})[,}]`)
+
+// ---------------------------------------------------------------------------
+// Comparing pprof with OTLP profiles.
+
+// flame maps "type/unit" -> "root;...;leaf {labels}" -> summed value.
+type flame map[string]map[string]int64
+
+func (f flame) add(st, stack string, v int64) {
+	m := f[st]
+	if m == nil {
+		m = map[string]int64{}
+		f[st] = m
+	}
+	m[stack] += v
+}
+
+func (f flame) addPprof(p *profile.Profile) {
+	for t, st := range p.SampleType {
+		for _, s := range p.Sample {
+			f.add(st.Type+"/"+st.Unit, pprofStack(s), s.Value[t])
+		}
+	}
+}
+
+func (f flame) addOTLP(d pprofile.ProfilesDictionary, rp pprofile.ResourceProfiles) {
+	for _, sp := range rp.ScopeProfiles().All() {
+		for _, prof := range sp.Profiles().All() {
+			st := dictStr(d, prof.SampleType().TypeStrindex()) + "/" + dictStr(d, prof.SampleType().UnitStrindex())
+			for _, s := range prof.Samples().All() {
+				for _, v := range s.Values().All() {
+					f.add(st, otlpStack(d, s), v)
+				}
+			}
+		}
+	}
+}
+
+// pprofStack is a sample's frames (function names, inlined frames
+// expanded) root first, then its labels.
+func pprofStack(s *profile.Sample) string {
+	var frames []string // leaf first
+	for _, loc := range s.Location {
+		if len(loc.Line) == 0 {
+			frames = append(frames, fmt.Sprintf("0x%x", loc.Address))
+		}
+		for _, ln := range loc.Line {
+			name := ""
+			if ln.Function != nil {
+				name = ln.Function.Name
+			}
+			frames = append(frames, name)
+		}
+	}
+	slices.Reverse(frames)
+	var labels []string
+	for k, vs := range s.Label {
+		labels = append(labels, k+"="+strings.Join(vs, ","))
+	}
+	for k, vs := range s.NumLabel {
+		unit := ""
+		if u := s.NumUnit[k]; len(u) > 0 {
+			unit = u[0]
+		}
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = strconv.FormatInt(v, 10)
+		}
+		labels = append(labels, k+"="+strings.Join(parts, ",")+labelUnit(unit))
+	}
+	return stackWithLabels(strings.Join(frames, ";"), labels)
+}
+
+func otlpStack(d pprofile.ProfilesDictionary, s pprofile.Sample) string {
+	var frames []string
+	for _, li := range d.StackTable().At(int(s.StackIndex())).LocationIndices().All() {
+		loc := d.LocationTable().At(int(li))
+		if loc.Lines().Len() == 0 {
+			frames = append(frames, fmt.Sprintf("0x%x", loc.Address()))
+		}
+		for _, ln := range loc.Lines().All() {
+			frames = append(frames, dictStr(d, d.FunctionTable().At(int(ln.FunctionIndex())).NameStrindex()))
+		}
+	}
+	slices.Reverse(frames)
+	var labels []string
+	for _, ai := range s.AttributeIndices().All() {
+		kv := d.AttributeTable().At(int(ai))
+		v := kv.Value().AsString()
+		if kv.Value().Type() == pcommon.ValueTypeSlice {
+			var parts []string
+			for _, e := range kv.Value().Slice().All() {
+				parts = append(parts, e.AsString())
+			}
+			v = strings.Join(parts, ",")
+		}
+		labels = append(labels, dictStr(d, kv.KeyStrindex())+"="+v+labelUnit(dictStr(d, kv.UnitStrindex())))
+	}
+	return stackWithLabels(strings.Join(frames, ";"), labels)
+}
+
+func labelUnit(u string) string {
+	if u == "" {
+		return ""
+	}
+	return "(" + u + ")"
+}
+
+func stackWithLabels(stack string, labels []string) string {
+	if len(labels) == 0 {
+		return stack
+	}
+	sort.Strings(labels)
+	return stack + " {" + strings.Join(labels, " ") + "}"
+}
+
+// pprofFingerprint renders one upload as the receiver must emit it: per
+// sample type its period, time window and every sample with its full
+// frames (address, mapping, function, file, line) and value.
+func pprofFingerprint(t *testing.T, p *profile.Profile, q url.Values) string {
+	t.Helper()
+	from, err1 := strconv.ParseInt(q.Get("from"), 10, 64)
+	until, err2 := strconv.ParseInt(q.Get("until"), 10, 64)
+	if err1 != nil || err2 != nil || from < 1e17 || until < 1e17 {
+		t.Fatalf("upload from=%q until=%q: want nanoseconds", q.Get("from"), q.Get("until"))
+	}
+	if from > until { // pyroscope-go's Flush can end the window before it starts
+		from = until
+	}
+	start, dur := p.TimeNanos, p.DurationNanos
+	if start == 0 {
+		start = from
+	}
+	if dur == 0 {
+		dur = until - from
+	}
+	pt := "/"
+	if p.PeriodType != nil {
+		pt = p.PeriodType.Type + "/" + p.PeriodType.Unit
+	}
+	var lines []string
+	for i, st := range p.SampleType {
+		key := st.Type + "/" + st.Unit
+		lines = append(lines, fmt.Sprintf("%s: period %s %d time %d duration %d", key, pt, p.Period, start, dur))
+		for _, s := range p.Sample {
+			var sb strings.Builder
+			for _, loc := range s.Location {
+				fmt.Fprintf(&sb, "[%x", loc.Address)
+				if m := loc.Mapping; m != nil {
+					fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.Start, m.Limit, m.Offset, m.File, m.BuildID)
+				}
+				for _, ln := range loc.Line {
+					f := ln.Function
+					if f == nil {
+						f = &profile.Function{}
+					}
+					fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", f.Name, f.SystemName, f.Filename, f.StartLine, ln.Line, ln.Column)
+				}
+				sb.WriteString("]")
+			}
+			lines = append(lines, fmt.Sprintf("%s: %s %s = %d", key, sb.String(), stackLabels(pprofStack(s)), s.Value[i]))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func otlpFingerprint(d pprofile.ProfilesDictionary, rp pprofile.ResourceProfiles) string {
+	var lines []string
+	for _, sp := range rp.ScopeProfiles().All() {
+		for _, prof := range sp.Profiles().All() {
+			key := dictStr(d, prof.SampleType().TypeStrindex()) + "/" + dictStr(d, prof.SampleType().UnitStrindex())
+			pt := dictStr(d, prof.PeriodType().TypeStrindex()) + "/" + dictStr(d, prof.PeriodType().UnitStrindex())
+			lines = append(lines, fmt.Sprintf("%s: period %s %d time %d duration %d", key, pt, prof.Period(), prof.Time(), prof.DurationNano()))
+			for _, s := range prof.Samples().All() {
+				var sb strings.Builder
+				for _, li := range d.StackTable().At(int(s.StackIndex())).LocationIndices().All() {
+					loc := d.LocationTable().At(int(li))
+					fmt.Fprintf(&sb, "[%x", loc.Address())
+					if loc.MappingIndex() != 0 {
+						m := d.MappingTable().At(int(loc.MappingIndex()))
+						buildID := ""
+						for _, ai := range m.AttributeIndices().All() {
+							kv := d.AttributeTable().At(int(ai))
+							if dictStr(d, kv.KeyStrindex()) == "process.executable.build_id.gnu" {
+								buildID = kv.Value().Str()
+							}
+						}
+						fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.MemoryStart(), m.MemoryLimit(), m.FileOffset(), dictStr(d, m.FilenameStrindex()), buildID)
+					}
+					for _, ln := range loc.Lines().All() {
+						f := d.FunctionTable().At(int(ln.FunctionIndex()))
+						fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", dictStr(d, f.NameStrindex()), dictStr(d, f.SystemNameStrindex()), dictStr(d, f.FilenameStrindex()), f.StartLine(), ln.Line(), ln.Column())
+					}
+					sb.WriteString("]")
+				}
+				var vals []string
+				for _, v := range s.Values().All() {
+					vals = append(vals, strconv.FormatInt(v, 10))
+				}
+				lines = append(lines, fmt.Sprintf("%s: %s %s = %s", key, sb.String(), stackLabels(otlpStack(d, s)), strings.Join(vals, ",")))
+			}
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// labelsOf is the " {...}" part of a stack key.
+func stackLabels(stack string) string {
+	if i := strings.LastIndex(stack, " {"); i >= 0 {
+		return stack[i+1:]
+	}
+	return "{}"
+}
+
+func dictStr(d pprofile.ProfilesDictionary, i int32) string {
+	if i < 0 || int(i) >= d.StringTable().Len() {
+		return fmt.Sprintf("<bad string index %d>", i)
+	}
+	return d.StringTable().At(int(i))
+}
+
+func sampleTypesOf(p *profile.Profile) string {
+	var s []string
+	for _, st := range p.SampleType {
+		s = append(s, st.Type+"/"+st.Unit)
+	}
+	return strings.Join(s, ",")
+}
+
+func resourceProfileCount(reqs []harness.Request) int {
+	n := 0
+	for _, r := range reqs {
+		n += r.Profiles.ResourceProfiles().Len()
+	}
+	return n
+}
+
+func flameHasStack(stacks map[string]int64, suffix string) bool {
+	for s, v := range stacks {
+		if v > 0 && strings.HasSuffix(s, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueSum(m map[string]int64) int64 {
+	var s int64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// flameLines renders stacks as sorted "stack = value" lines.
+func flameLines(m map[string]int64) string {
+	lines := make([]string, 0, len(m))
+	for stack, v := range m {
+		lines = append(lines, fmt.Sprintf("%s = %d", stack, v))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func flameTotals(f flame) map[string]int64 {
+	out := map[string]int64{}
+	for k, m := range f {
+		out[k] = valueSum(m)
+	}
+	return out
+}
+
+func flameStackCounts(f flame) map[string]int {
+	out := map[string]int{}
+	for k, m := range f {
+		out[k] = len(m)
+	}
+	return out
+}
+
+func profKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func attrsEqual(a, b map[string]any) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b) && len(a) == len(b)
+}
+
+func profAt(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "<none>"
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func profLineDiff(want, got string) string {
+	w, g := map[string]int{}, map[string]int{}
+	for _, l := range strings.Split(want, "\n") {
+		w[l]++
+	}
+	for _, l := range strings.Split(got, "\n") {
+		g[l]++
+	}
+	var out []string
+	for l, n := range w {
+		if g[l] < n {
+			out = append(out, "- "+l)
+		}
+	}
+	for l, n := range g {
+		if w[l] < n {
+			out = append(out, "+ "+l)
+		}
+	}
+	sort.Strings(out)
+	if len(out) > 40 {
+		out = append(out[:40], fmt.Sprintf("... %d more", len(out)-40))
+	}
+	return strings.Join(out, "\n")
+}
+
+// ---------------------------------------------------------------------------
+// Requests.
+
+func postPyroscopeIngest(t *testing.T, client *http.Client, base, query, contentType string, body []byte, tenant string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/ingest?"+query, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("X-Scope-OrgID", tenant)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(msg))
+}
+
+// multipartProfile is a body like pyroscope-go's, with prof as the profile.
+func pyroscopeMultipart(t *testing.T, prof []byte) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fw, err := w.CreateFormFile("profile", "profile.pprof")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write(prof)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+// smallPprof is a valid two-sample CPU pprof.
+func smallPprof() *profile.Profile {
+	fnMain := &profile.Function{ID: 1, Name: "main"}
+	fnWork := &profile.Function{ID: 2, Name: "work"}
+	locMain := &profile.Location{ID: 1, Line: []profile.Line{{Function: fnMain}}}
+	locWork := &profile.Location{ID: 2, Line: []profile.Line{{Function: fnWork}}}
+	return &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+		PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"},
+		Period:     10_000_000,
+		Function:   []*profile.Function{fnMain, fnWork},
+		Location:   []*profile.Location{locMain, locWork},
+		Sample: []*profile.Sample{
+			{Location: []*profile.Location{locWork, locMain}, Value: []int64{4, 40_000_000}},
+			{Location: []*profile.Location{locMain}, Value: []int64{1, 10_000_000}},
+		},
+	}
+}
+
+// smallProfiles is one CPU-like profile with two samples, one with an
+// attribute, in a complete dictionary.
+func smallProfiles() pprofile.Profiles {
+	pd := pprofile.NewProfiles()
+	d := pd.Dictionary()
+	// Index 0 of every table is the zero entry.
+	for _, s := range []string{"", "samples", "count", "cpu", "nanoseconds", "main", "handler", "parse", "/src/app/main.go", "thread.name"} {
+		d.StringTable().Append(s)
+	}
+	d.MappingTable().AppendEmpty()
+	d.LinkTable().AppendEmpty()
+	d.AttributeTable().AppendEmpty()
+	d.FunctionTable().AppendEmpty()
+	d.LocationTable().AppendEmpty()
+	d.StackTable().AppendEmpty()
+	for i, name := range []int32{5, 6, 7} { // main, handler, parse
+		f := d.FunctionTable().AppendEmpty()
+		f.SetNameStrindex(name)
+		f.SetSystemNameStrindex(name)
+		f.SetFilenameStrindex(8)
+		f.SetStartLine(int64(10 * (i + 1)))
+		loc := d.LocationTable().AppendEmpty()
+		loc.SetAddress(uint64(0x1000 + 0x10*i))
+		ln := loc.Lines().AppendEmpty()
+		ln.SetFunctionIndex(int32(i + 1))
+		ln.SetLine(int64(10*(i+1) + 2))
+	}
+	d.StackTable().AppendEmpty().LocationIndices().FromRaw([]int32{3, 2, 1}) // parse, handler, main
+	d.StackTable().AppendEmpty().LocationIndices().FromRaw([]int32{2, 1})
+	kv := d.AttributeTable().AppendEmpty()
+	kv.SetKeyStrindex(9)
+	kv.Value().SetStr("worker-1")
+
+	rp := pd.ResourceProfiles().AppendEmpty()
+	rp.Resource().Attributes().PutStr("service.name", "otlp-profiled")
+	rp.Resource().Attributes().PutStr("deployment.environment.name", "e2e")
+	sp := rp.ScopeProfiles().AppendEmpty()
+	sp.Scope().SetName("e2e-test")
+	prof := sp.Profiles().AppendEmpty()
+	prof.SetProfileID(pprofile.ProfileID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	prof.SampleType().SetTypeStrindex(1)
+	prof.SampleType().SetUnitStrindex(2)
+	prof.PeriodType().SetTypeStrindex(3)
+	prof.PeriodType().SetUnitStrindex(4)
+	prof.SetPeriod(10_000_000)
+	prof.SetTime(pcommon.NewTimestampFromTime(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)))
+	prof.SetDurationNano(uint64(10 * time.Second))
+	s := prof.Samples().AppendEmpty()
+	s.SetStackIndex(1)
+	s.Values().Append(7)
+	s.AttributeIndices().Append(1)
+	s = prof.Samples().AppendEmpty()
+	s.SetStackIndex(2)
+	s.Values().Append(3)
+	return pd
+}
