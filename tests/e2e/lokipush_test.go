@@ -108,8 +108,8 @@ func TestLokiPushThroughGateway(t *testing.T) {
 		"environment":  "production",
 		"severity":     "error",
 		"logger":       "app.routes",
-		// No deployment.environment was sent: resource/normalize adds it.
-		"deployment.environment": lokiDeploymentEnv,
+		// resource/normalize derives it from the environment tag.
+		"deployment.environment": "production",
 	}
 	pythonHeaders := map[string]string{
 		// What requests.post(url, json=payload, headers=...) sends.

@@ -163,6 +163,8 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 			wantAttrs := map[string]any{
 				"service.name": app, "env": "e2e", "region": "eu-west-1",
 				"pyroscope.session_id": sessionID, "pyroscope.spy_name": "gospy",
+				// Added by resource/normalize (DEPLOYMENT_ENV's default).
+				"deployment.environment": "production",
 			}
 			if a := rp.Resource().Attributes().AsRaw(); !attrsEqual(a, wantAttrs) {
 				t.Errorf("sink request %d resource attributes %v, want %v", i, a, wantAttrs)
@@ -336,7 +338,8 @@ func TestPyroscopeIngestRejectsBadInput(t *testing.T) {
 		t.Fatalf("%d resource profiles, want 1", n)
 	}
 	rp := r.Profiles.ResourceProfiles().At(0)
-	wantAttrs := map[string]any{"service.name": "folded-app", "pyroscope.app_name": "folded-app.cpu", "env": "e2e", "pyroscope.spy_name": "pyspy"}
+	wantAttrs := map[string]any{"service.name": "folded-app", "pyroscope.app_name": "folded-app.cpu", "env": "e2e", "pyroscope.spy_name": "pyspy",
+		"deployment.environment": "production"}
 	if a := rp.Resource().Attributes().AsRaw(); !attrsEqual(a, wantAttrs) {
 		t.Errorf("resource attributes %v, want %v", a, wantAttrs)
 	}
@@ -975,6 +978,10 @@ func smallProfiles() pprofile.Profiles {
 	rp := pd.ResourceProfiles().AppendEmpty()
 	rp.Resource().Attributes().PutStr("service.name", "otlp-profiled")
 	rp.Resource().Attributes().PutStr("deployment.environment.name", "e2e")
+	// A sender that names its instance and environment gets its profile
+	// through unchanged: resource/normalize only fills in what is missing.
+	rp.Resource().Attributes().PutStr("deployment.environment", "e2e")
+	rp.Resource().Attributes().PutStr("service.instance.id", "otlp-profiled-0")
 	sp := rp.ScopeProfiles().AppendEmpty()
 	sp.Scope().SetName("e2e-test")
 	prof := sp.Profiles().AppendEmpty()
