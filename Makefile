@@ -24,7 +24,7 @@ BENCHTIME       ?= 2s
 # Our components, one Go package each (mdatagen runs in each).
 COMPONENTS      := $(wildcard components/*/*/metadata.yaml)
 
-export CGO_ENABLED := 0
+
 
 .PHONY: all build run test unit e2e fuzz validate generate check-generated bench tools clean lint
 
@@ -59,7 +59,8 @@ check-generated: $(OCB) $(MDATAGEN)
 
 ## build: generate, then build bin/otelcol-gatewayz.
 build: generate
-	$(GO) build -tags $(BUILD_TAGS) -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/otelcol-gatewayz
+	# Static: the image's runtime stage has no C library to link against.
+	CGO_ENABLED=0 $(GO) build -tags $(BUILD_TAGS) -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/otelcol-gatewayz
 
 ## run: build and start the collector with the gateway config (Ctrl-C stops it).
 run: build

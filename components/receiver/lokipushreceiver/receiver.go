@@ -28,6 +28,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/tenant"
 )
 
 const (
@@ -170,6 +172,12 @@ func (r *lokiPushReceiver) handlePush(w http.ResponseWriter, req *http.Request) 
 		http.Error(w, fmt.Sprintf("method %s not allowed on %s, use POST", req.Method, req.URL.Path), http.StatusMethodNotAllowed)
 		return
 	}
+	ctx, err := tenant.CheckClientMetadata(req.Context())
+	if err != nil {
+		r.settings.Logger.Debug("Rejected Loki push request", zap.Int("status", http.StatusBadRequest), zap.Error(err))
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	streams, format, err := r.decodeRequest(req)
 	if err != nil {
 		status := http.StatusBadRequest
@@ -188,7 +196,7 @@ func (r *lokiPushReceiver) handlePush(w http.ResponseWriter, req *http.Request) 
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	ctx := r.obsrecv.StartLogsOp(req.Context())
+	ctx = r.obsrecv.StartLogsOp(ctx)
 	err = r.next.ConsumeLogs(ctx, ld)
 	r.obsrecv.EndLogsOp(ctx, format, n, err)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/tenant"
 	"github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver/internal/metadata"
 )
 
@@ -111,6 +112,12 @@ func (r *pyroscopeReceiver) handleIngest(w http.ResponseWriter, req *http.Reques
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s: use POST", req.Method, ingestPath))
 		return
 	}
+	ctx, err := tenant.CheckClientMetadata(req.Context())
+	if err != nil {
+		r.settings.Logger.Debug("Rejected Pyroscope upload", zap.Int("status", http.StatusBadRequest), zap.String("reason", err.Error()))
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	in, herr := r.decodeRequest(req)
 	if herr != nil {
 		r.settings.Logger.Debug("Rejected Pyroscope upload", zap.Int("status", herr.status), zap.String("reason", herr.msg))
@@ -125,8 +132,8 @@ func (r *pyroscopeReceiver) handleIngest(w http.ResponseWriter, req *http.Reques
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ctx := r.obsrep.StartProfilesOp(req.Context())
-	err := r.next.ConsumeProfiles(ctx, in.profiles)
+	ctx = r.obsrep.StartProfilesOp(ctx)
+	err = r.next.ConsumeProfiles(ctx, in.profiles)
 	r.obsrep.EndProfilesOp(ctx, in.format, n, err)
 	if err != nil {
 		if consumererror.IsPermanent(err) {
