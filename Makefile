@@ -10,7 +10,6 @@ TOOLS           := $(CURDIR)/.tools/bin
 OCB             := $(TOOLS)/builder
 MDATAGEN        := $(TOOLS)/mdatagen
 PROMETHEUS      := $(TOOLS)/prometheus
-PROMTOOL        := $(TOOLS)/promtool
 PROMETHEUS_VERSION := v0.316.0
 BIN             := bin/otelcol-gatewayz
 CONFIG          ?= collector-configs/gateway.yaml
@@ -30,17 +29,16 @@ COMPONENTS      := $(wildcard components/*/*/metadata.yaml)
 
 all: build
 
-## tools: ocb, mdatagen (pinned in internal/tools/go.mod), Prometheus and promtool.
-tools: $(OCB) $(MDATAGEN) $(PROMETHEUS) $(PROMTOOL)
+## tools: ocb, mdatagen (pinned in internal/tools/go.mod) and Prometheus.
+tools: $(OCB) $(MDATAGEN) $(PROMETHEUS)
 
 $(OCB) $(MDATAGEN): internal/tools/go.mod internal/tools/go.sum
 	cd internal/tools && GOWORK=off $(GO) build -o $(TOOLS)/ go.opentelemetry.io/collector/cmd/builder go.opentelemetry.io/collector/cmd/mdatagen
 	@touch $(OCB) $(MDATAGEN)
 
-$(PROMETHEUS) $(PROMTOOL):
+$(PROMETHEUS):
 	GOBIN=$(TOOLS) $(GO) install -tags remove_all_sd \
-		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION) \
-		github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
 
 ## generate: regenerate the distribution (ocb) and our components' metadata (mdatagen).
 generate: $(OCB) $(MDATAGEN)
@@ -85,8 +83,8 @@ unit:
 	$(GO) test -race -count=1 ./components/...
 
 ## e2e: end-to-end tests against the one built binary and a real Prometheus.
-e2e: $(PROMETHEUS) $(PROMTOOL)
-	OTELCOL_BIN=$(CURDIR)/$(BIN) PROMETHEUS_BIN=$(PROMETHEUS) PROMTOOL_BIN=$(PROMTOOL) \
+e2e: $(PROMETHEUS)
+	OTELCOL_BIN=$(CURDIR)/$(BIN) PROMETHEUS_BIN=$(PROMETHEUS) \
 		$(GO) test -count=1 -timeout 20m ./tests/...
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME).

@@ -23,7 +23,7 @@ func TestOnDiskQueueSurvivesRestart(t *testing.T) {
 	}})
 	sendTracesGRPC(t, first.OTLPGRPC, spanTenant, sc.Traces())
 	harness.Eventually(t, 30*time.Second, func() error {
-		if !containsLine(first.Logs(), "otlp_grpc/tempo", "Exporting failed. Will retry") {
+		if !first.HasLogLine("otlp_grpc/tempo", "Exporting failed. Will retry") {
 			return fmt.Errorf("the Tempo exporter has not tried yet")
 		}
 		return nil

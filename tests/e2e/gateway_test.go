@@ -366,20 +366,3 @@ func keys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
-// containsLine tells whether one line of logs contains every part.
-func containsLine(logs string, parts ...string) bool {
-	for _, line := range strings.Split(logs, "\n") {
-		all := true
-		for _, p := range parts {
-			if !strings.Contains(line, p) {
-				all = false
-				break
-			}
-		}
-		if all {
-			return true
-		}
-	}
-	return false
-}

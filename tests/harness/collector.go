@@ -36,11 +36,9 @@ type Gateway struct {
 	LokiPush        string // http://host:port
 	PyroscopeIngest string // http://host:port
 	Health          string // http://host:port/
-	Telemetry       string // http://host:port/metrics
 
 	Loki, Tempo, Pyroscope *OTLPSink
 	Prometheus             *Prometheus
-	Env                    map[string]string
 
 	*Collector
 }
@@ -99,13 +97,11 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
-	g.Env = env
 	g.OTLPGRPC = env["OTLP_GRPC_ENDPOINT"]
 	g.OTLPHTTP = "http://" + env["OTLP_HTTP_ENDPOINT"]
 	g.LokiPush = "http://" + env["LOKI_PUSH_ENDPOINT"]
 	g.PyroscopeIngest = "http://" + env["PYROSCOPE_INGEST_ENDPOINT"]
 	g.Health = "http://" + env["HEALTH_ENDPOINT"] + "/"
-	g.Telemetry = fmt.Sprintf("http://%s:%s/metrics", env["COLLECTOR_TELEMETRY_HOST"], env["COLLECTOR_TELEMETRY_PORT"])
 
 	g.Collector = StartCollector(t, opts.Config, env)
 	return g
@@ -160,6 +156,24 @@ func (c *Collector) Stop() error {
 
 // Logs is everything the collector printed so far.
 func (c *Collector) Logs() string { return c.logs.String() }
+
+// HasLogLine tells whether one line of the collector's output contains
+// every part.
+func (c *Collector) HasLogLine(parts ...string) bool {
+	for _, line := range strings.Split(c.Logs(), "\n") {
+		all := true
+		for _, p := range parts {
+			if !strings.Contains(line, p) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
 
 // Pid is the collector's process id.
 func (c *Collector) Pid() int { return c.cmd.Process.Pid }

@@ -106,13 +106,6 @@ func (s *OTLPSink) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Reset forgets what was received.
-func (s *OTLPSink) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests, s.spans, s.records, s.profiles = nil, 0, 0, 0
-}
-
 // SpanCount, LogCount and ProfileSampleCount total the payloads received.
 func (s *OTLPSink) SpanCount() int {
 	s.mu.Lock()
