@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 )
 
-// benchStreams spreads lines over 4 streams with Promtail-like labels;
+// benchRequest spreads lines over 4 streams with Promtail-like labels;
 // every other line is a JSON line carrying a trace id.
 func benchRequest(lines int) *push.PushRequest {
 	const streams = 4

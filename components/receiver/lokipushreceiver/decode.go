@@ -11,13 +11,11 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
 
 // stream is a decoded Loki stream: a label set and its entries. It is the
@@ -32,23 +30,6 @@ type entry struct {
 	ts       int64 // Unix epoch nanoseconds, >= 0
 	line     string
 	metadata []label // structured metadata, sorted by name
-}
-
-// requestError is a client error: the request is rejected as a whole with
-// status and a plain-text message.
-type requestError struct {
-	status int
-	msg    string
-}
-
-func (e *requestError) Error() string { return e.msg }
-
-func badRequest(format string, args ...any) error {
-	return &requestError{status: 400, msg: fmt.Sprintf(format, args...)}
-}
-
-func tooLarge(format string, args ...any) error {
-	return &requestError{status: 413, msg: fmt.Sprintf(format, args...)}
 }
 
 // maxTime is the latest instant whose Unix nanoseconds fit in an int64.
@@ -81,7 +62,7 @@ type jsonLegacyEntry struct {
 func decodeJSON(body []byte) ([]stream, error) {
 	var req jsonPushRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, badRequest("invalid JSON push request: %v", err)
+		return nil, ingress.BadRequest("invalid JSON push request: %v", err)
 	}
 	out := make([]stream, 0, len(req.Streams))
 	for si := range req.Streams {
@@ -91,28 +72,28 @@ func decodeJSON(body []byte) ([]stream, error) {
 		switch {
 		case js.Stream != nil:
 			if s.labels, err = labelsFromMap(js.Stream); err != nil {
-				return nil, badRequest("stream %d: invalid labels: %v", si, err)
+				return nil, ingress.BadRequest("stream %d: invalid labels: %v", si, err)
 			}
 		case js.Labels != nil:
 			if s.labels, err = parseLabels(*js.Labels); err != nil {
-				return nil, badRequest("stream %d: invalid labels %q: %v", si, truncate(*js.Labels), err)
+				return nil, ingress.BadRequest("stream %d: invalid labels %q: %v", si, truncate(*js.Labels), err)
 			}
 		}
 		if len(s.labels) == 0 {
-			return nil, badRequest("stream %d: at least one label pair is required per stream", si)
+			return nil, ingress.BadRequest("stream %d: at least one label pair is required per stream", si)
 		}
 		s.entries = make([]entry, 0, len(js.Values)+len(js.Entries))
 		for ei, v := range js.Values {
 			e, err := decodeJSONValue(v)
 			if err != nil {
-				return nil, badRequest("stream %d, entry %d: %v", si, ei, err)
+				return nil, ingress.BadRequest("stream %d, entry %d: %v", si, ei, err)
 			}
 			s.entries = append(s.entries, e)
 		}
 		for ei, le := range js.Entries {
 			e, err := decodeJSONLegacyEntry(le)
 			if err != nil {
-				return nil, badRequest("stream %d, entry %d: %v", si, ei, err)
+				return nil, ingress.BadRequest("stream %d, entry %d: %v", si, ei, err)
 			}
 			s.entries = append(s.entries, e)
 		}
@@ -206,115 +187,6 @@ func decodeJSONString(raw json.RawMessage) (string, error) {
 	return s, nil
 }
 
-// unquoteJSONString is unquoteJSON for a string, "" when raw is not a
-// JSON string literal.
-func unquoteJSONString(raw string) string {
-	s, _ := unquoteJSON(unsafe.Slice(unsafe.StringData(raw), len(raw)))
-	return s
-}
-
-// unquoteJSON decodes the JSON string literal raw (quotes included) the way
-// encoding/json does: invalid UTF-8 and unpaired surrogates become U+FFFD.
-// A literal without escapes that is valid UTF-8 is its own content, byte
-// for byte. ok is false when raw is not a well-formed string literal.
-func unquoteJSON(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	s := raw[1 : len(raw)-1]
-	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-		for _, c := range s {
-			if c < 0x20 || c == '"' {
-				return "", false
-			}
-		}
-		return string(s), true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			if i+1 >= len(s) {
-				return "", false
-			}
-			switch s[i+1] {
-			case '"', '\\', '/':
-				b = append(b, s[i+1])
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r, ok := hex4(s[i+2:])
-				if !ok {
-					return "", false
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						if r2, ok := hex4(s[i+2:]); ok {
-							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
-								b = utf8.AppendRune(b, dec)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, r)
-				continue
-			default:
-				return "", false
-			}
-			i += 2
-		case c < 0x20 || c == '"':
-			return "", false
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
-			} else {
-				b = append(b, s[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return string(b), true
-}
-
-// hex4 decodes the 4 hex digits at the start of s.
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
 func isJSONNull(raw json.RawMessage) bool {
 	return string(bytes.TrimSpace(raw)) == "null"
 }
@@ -326,17 +198,17 @@ func isJSONNull(raw json.RawMessage) bool {
 func snappyDecode(dst, body []byte, maxSize int64) ([]byte, error) {
 	n, err := snappy.DecodedLen(body)
 	if err != nil {
-		return nil, badRequest("invalid snappy-compressed body: %v", err)
+		return nil, ingress.BadRequest("invalid snappy-compressed body: %v", err)
 	}
 	if int64(n) > maxSize {
-		return nil, tooLarge("decompressed body of %d bytes exceeds max_request_body_size of %d bytes", n, maxSize)
+		return nil, ingress.TooLarge("decompressed body of %d bytes exceeds max_request_body_size of %d bytes", n, maxSize)
 	}
 	if cap(dst) < n {
 		dst = make([]byte, n)
 	}
 	out, err := snappy.Decode(dst[:n], body)
 	if err != nil {
-		return nil, badRequest("invalid snappy-compressed body: %v", err)
+		return nil, ingress.BadRequest("invalid snappy-compressed body: %v", err)
 	}
 	return out, nil
 }
@@ -345,26 +217,26 @@ func snappyDecode(dst, body []byte, maxSize int64) ([]byte, error) {
 func decodeProtobuf(b []byte) ([]stream, error) {
 	var req push.PushRequest
 	if err := req.Unmarshal(b); err != nil {
-		return nil, badRequest("invalid protobuf push request: %v", err)
+		return nil, ingress.BadRequest("invalid protobuf push request: %v", err)
 	}
 	out := make([]stream, 0, len(req.Streams))
 	for si := range req.Streams {
 		ps := &req.Streams[si]
 		ls, err := parseLabels(ps.Labels)
 		if err != nil {
-			return nil, badRequest("stream %d: invalid labels %q: %v", si, truncate(ps.Labels), err)
+			return nil, ingress.BadRequest("stream %d: invalid labels %q: %v", si, truncate(ps.Labels), err)
 		}
 		if len(ls) == 0 {
-			return nil, badRequest("stream %d: at least one label pair is required per stream", si)
+			return nil, ingress.BadRequest("stream %d: at least one label pair is required per stream", si)
 		}
 		s := stream{labels: ls, entries: make([]entry, len(ps.Entries))}
 		for ei := range ps.Entries {
 			pe := &ps.Entries[ei]
 			if pe.Timestamp.IsZero() {
-				return nil, badRequest("stream %d, entry %d: missing timestamp", si, ei)
+				return nil, ingress.BadRequest("stream %d, entry %d: missing timestamp", si, ei)
 			}
 			if pe.Timestamp.Before(time.Unix(0, 0)) || pe.Timestamp.After(maxTime) {
-				return nil, badRequest("stream %d, entry %d: timestamp %s is out of range", si, ei, pe.Timestamp.UTC().Format(time.RFC3339Nano))
+				return nil, ingress.BadRequest("stream %d, entry %d: timestamp %s is out of range", si, ei, pe.Timestamp.UTC().Format(time.RFC3339Nano))
 			}
 			e := &s.entries[ei]
 			e.ts = pe.Timestamp.UnixNano()
@@ -373,7 +245,7 @@ func decodeProtobuf(b []byte) ([]stream, error) {
 				e.metadata = make([]label, 0, len(pe.StructuredMetadata))
 				for _, l := range pe.StructuredMetadata {
 					if l.Name == "" {
-						return nil, badRequest("stream %d, entry %d: structured metadata: empty label name", si, ei)
+						return nil, ingress.BadRequest("stream %d, entry %d: structured metadata: empty label name", si, ei)
 					}
 					if l.Value == "" {
 						continue

@@ -35,5 +35,5 @@ func createDefaultConfig() component.Config {
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
-	return newLokiPushReceiver(cfg.(*Config), set, next)
+	return newReceiver(cfg.(*Config), set, next)
 }

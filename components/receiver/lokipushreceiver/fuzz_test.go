@@ -16,6 +16,8 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
 
 // checkDecoded asserts the invariants every successful decode must meet,
@@ -63,10 +65,10 @@ func checkDecoded(t *testing.T, streams []stream) {
 }
 
 func requireBadRequest(t *testing.T, streams []stream, err error) {
-	var re *requestError
-	require.True(t, errors.As(err, &re), "error %v is %T, not *requestError", err, err)
-	require.Contains(t, []int{400, 413}, re.status)
-	require.NotEmpty(t, re.msg)
+	re, ok := errors.AsType[*ingress.Error](err)
+	require.True(t, ok, "error %v is %T, not *ingress.Error", err, err)
+	require.Contains(t, []int{400, 413}, re.Status)
+	require.NotEmpty(t, re.Msg)
 	require.Nil(t, streams)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -39,12 +40,23 @@ func newTestHandler(tb testing.TB, next consumer.Logs, mutate func(*Config)) (*l
 		mutate(cfg)
 	}
 	require.NoError(tb, cfg.Validate())
-	r, err := newLokiPushReceiver(cfg, receivertest.NewNopSettings(metadata.Type), next)
+	r, err := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type), next)
 	require.NoError(tb, err)
 	r.now = func() time.Time { return observedTime }
 	srv, err := r.newServer(context.Background(), componenttest.NewNopHost())
 	require.NoError(tb, err)
 	return r, srv.Handler
+}
+
+// pushRecords sends body to path of a receiver with the default config,
+// requires 204 and returns what reached the consumer.
+func pushRecords(tb testing.TB, path string, body []byte, headers map[string]string) []flatRecord {
+	tb.Helper()
+	sink := new(consumertest.LogsSink)
+	_, h := newTestHandler(tb, sink, nil)
+	rec := do(h, http.MethodPost, path, body, headers)
+	require.Equal(tb, http.StatusNoContent, rec.Code, rec.Body.String())
+	return flatten(sink.AllLogs())
 }
 
 // do sends one request through h.
@@ -105,7 +117,8 @@ func snappyProto(tb testing.TB, req *push.PushRequest) []byte {
 	return snappy.Encode(nil, b)
 }
 
-// allRecords flattens the sink's logs into (resource attrs, record) pairs.
+// flatRecord is one log record with its resource attributes, as flatten
+// returns the sink's logs.
 type flatRecord struct {
 	resource map[string]any
 	record   plog.LogRecord

@@ -43,7 +43,7 @@ func TestObsReportMetrics(t *testing.T) {
 		cfg := createDefaultConfig().(*Config)
 		set := receivertest.NewNopSettings(metadata.Type)
 		set.TelemetrySettings = tel.NewTelemetrySettings()
-		r, err := newLokiPushReceiver(cfg, set, next)
+		r, err := newReceiver(cfg, set, next)
 		require.NoError(t, err)
 		srv, err := r.newServer(context.Background(), componenttest.NewNopHost())
 		require.NoError(t, err)

@@ -23,13 +23,12 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
-	"github.com/gatewayz/otelcol-gatewayz/components/internal/tenant"
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
 
 const (
@@ -39,10 +38,6 @@ const (
 
 	formatJSON     = "loki_json"
 	formatProtobuf = "loki_protobuf"
-
-	// retryAfterSeconds is sent with 503 when the pipeline refuses data
-	// with a retryable error (e.g. memory_limiter).
-	retryAfterSeconds = "1"
 )
 
 // confighttpDefaultCompressionAlgorithms mirrors confighttp's defaults, used
@@ -54,6 +49,7 @@ type lokiPushReceiver struct {
 	settings    receiver.Settings
 	next        consumer.Logs
 	obsrecv     *receiverhelper.ObsReport
+	respond     ingress.Responder
 	mapper      mapper
 	maxBodySize int64
 	now         func() time.Time
@@ -62,7 +58,7 @@ type lokiPushReceiver struct {
 	shutdownWG sync.WaitGroup
 }
 
-func newLokiPushReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*lokiPushReceiver, error) {
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*lokiPushReceiver, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              "http",
@@ -80,6 +76,7 @@ func newLokiPushReceiver(cfg *Config, set receiver.Settings, next consumer.Logs)
 		settings:    set,
 		next:        next,
 		obsrecv:     obsrecv,
+		respond:     ingress.NewResponder(set.Logger, "Loki push request", "logs"),
 		mapper:      mapper{serviceNameLabels: slices.Clone(cfg.ServiceNameLabels)},
 		maxBodySize: maxBody,
 		now:         time.Now,
@@ -113,7 +110,7 @@ func (r *lokiPushReceiver) newServer(ctx context.Context, host component.Host) (
 	mux := http.NewServeMux()
 	mux.HandleFunc(pushPath, r.handlePush)
 	mux.HandleFunc(legacyPushPath, r.handlePush)
-	mux.HandleFunc(readyPath, handleReady)
+	mux.HandleFunc(readyPath, r.handleReady)
 	return sc.ToServer(ctx, ext, r.settings.TelemetrySettings, mux, opts...)
 }
 
@@ -147,10 +144,9 @@ func (r *lokiPushReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func handleReady(w http.ResponseWriter, req *http.Request) {
+func (r *lokiPushReceiver) handleReady(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, fmt.Sprintf("method %s not allowed on %s, use GET", req.Method, readyPath), http.StatusMethodNotAllowed)
+		r.respond.MethodNotAllowed(w, req, http.MethodGet, http.MethodHead)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -168,25 +164,17 @@ const (
 
 func (r *lokiPushReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, fmt.Sprintf("method %s not allowed on %s, use POST", req.Method, req.URL.Path), http.StatusMethodNotAllowed)
+		r.respond.MethodNotAllowed(w, req, http.MethodPost)
 		return
 	}
-	ctx, err := tenant.CheckClientMetadata(req.Context())
+	ctx, err := ingress.CheckTenant(req.Context())
 	if err != nil {
-		r.settings.Logger.Debug("Rejected Loki push request", zap.Int("status", http.StatusBadRequest), zap.Error(err))
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		r.respond.Reject(w, err)
 		return
 	}
 	streams, format, err := r.decodeRequest(req)
 	if err != nil {
-		status := http.StatusBadRequest
-		var reqErr *requestError
-		if errors.As(err, &reqErr) {
-			status = reqErr.status
-		}
-		r.settings.Logger.Debug("Rejected Loki push request", zap.Int("status", status), zap.Error(err))
-		http.Error(w, err.Error(), status)
+		r.respond.Reject(w, err)
 		return
 	}
 
@@ -200,12 +188,7 @@ func (r *lokiPushReceiver) handlePush(w http.ResponseWriter, req *http.Request) 
 	err = r.next.ConsumeLogs(ctx, ld)
 	r.obsrecv.EndLogsOp(ctx, format, n, err)
 	if err != nil {
-		if consumererror.IsPermanent(err) {
-			http.Error(w, "pipeline rejected the logs permanently: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Retry-After", retryAfterSeconds)
-		http.Error(w, "pipeline refused the logs, retry later: "+err.Error(), http.StatusServiceUnavailable)
+		r.respond.ConsumerError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -214,13 +197,13 @@ func (r *lokiPushReceiver) handlePush(w http.ResponseWriter, req *http.Request) 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // decodeRequest reads and decodes the body. It returns the obsreport format
-// name. Errors are *requestError.
+// name. Errors are *ingress.Error.
 func (r *lokiPushReceiver) decodeRequest(req *http.Request) ([]stream, string, error) {
 	format := bodySniff
 	if ct := req.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, "", &requestError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Type %q: use application/json or application/x-protobuf", ct)}
+			return nil, "", ingress.UnsupportedMediaType("unsupported Content-Type %q: use application/json or application/x-protobuf", ct)
 		}
 		switch mt {
 		case "application/json":
@@ -228,7 +211,7 @@ func (r *lokiPushReceiver) decodeRequest(req *http.Request) ([]stream, string, e
 		case "application/x-protobuf", "application/protobuf":
 			format = bodyProtobuf
 		default:
-			return nil, "", &requestError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Type %q: use application/json or application/x-protobuf", ct)}
+			return nil, "", ingress.UnsupportedMediaType("unsupported Content-Type %q: use application/json or application/x-protobuf", ct)
 		}
 	}
 	// confighttp has already decoded gzip/deflate/zstd/... and removed the
@@ -239,7 +222,7 @@ func (r *lokiPushReceiver) decodeRequest(req *http.Request) ([]stream, string, e
 	case "snappy":
 		snappyEncoded = true
 	default:
-		return nil, "", &requestError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Encoding %q", ce)}
+		return nil, "", ingress.UnsupportedMediaType("unsupported Content-Encoding %q", ce)
 	}
 
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -250,9 +233,9 @@ func (r *lokiPushReceiver) decodeRequest(req *http.Request) ([]stream, string, e
 	}
 	if _, err := buf.ReadFrom(req.Body); err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, "", tooLarge("request body exceeds max_request_body_size of %d bytes", mbe.Limit)
+			return nil, "", ingress.TooLarge("request body exceeds max_request_body_size of %d bytes", mbe.Limit)
 		}
-		return nil, "", badRequest("failed to read request body: %v", err)
+		return nil, "", ingress.BadRequest("failed to read request body: %v", err)
 	}
 	body := buf.Bytes()
 

@@ -4,9 +4,7 @@
 package lokipushreceiver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +21,12 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 	"github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver/internal/metadata"
 )
 
@@ -221,293 +219,6 @@ func TestLegacyPath(t *testing.T) {
 	assert.Equal(t, 5, sink.LogRecordCount())
 }
 
-func TestLegacyJSONShape(t *testing.T) {
-	// python-logging-loki's version "0" emitter / Loki < 0.4.
-	body := `{"streams": [{"labels": "{application=\"gatewayz-api\", severity=\"warning\", logger=\"app\"}", "entries": [{"ts": "2025-11-27T03:25:41.123456+00:00", "line": "disk almost full"}, {"ts": "1764213941123456789", "line": "second"}]}]}`
-	sink := new(consumertest.LogsSink)
-	_, h := newTestHandler(t, sink, nil)
-	rec := do(h, http.MethodPost, legacyPushPath, []byte(body), jsonHeaders)
-	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-	recs := flatten(sink.AllLogs())
-	require.Len(t, recs, 2)
-	assert.Equal(t, map[string]any{
-		"service.name": "gatewayz-api",
-		"application":  "gatewayz-api",
-		"severity":     "warning",
-		"logger":       "app",
-	}, recs[0].resource)
-	assert.Equal(t, pcommon.Timestamp(time.Date(2025, 11, 27, 3, 25, 41, 123456000, time.UTC).UnixNano()), recs[0].record.Timestamp())
-	assert.Equal(t, "disk almost full", recs[0].record.Body().Str())
-	assert.Equal(t, plog.SeverityNumberWarn, recs[0].record.SeverityNumber())
-	assert.Equal(t, pcommon.Timestamp(1764213941123456789), recs[1].record.Timestamp())
-}
-
-func TestStructuredMetadataJSON(t *testing.T) {
-	body := `{"streams":[{"stream":{"service_name":"checkout"},"values":[` +
-		`["1700000000000000001","with metadata",{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","pod":"checkout-7d9f","detected_level":"debug"}],` +
-		`["1700000000000000002","null metadata",null],` +
-		`["1700000000000000003","no metadata"]]}]}`
-	sink := new(consumertest.LogsSink)
-	_, h := newTestHandler(t, sink, nil)
-	rec := do(h, http.MethodPost, pushPath, []byte(body), jsonHeaders)
-	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-	recs := flatten(sink.AllLogs())
-	require.Len(t, recs, 3)
-	assert.Equal(t, map[string]any{"service.name": "checkout"}, recs[0].resource)
-
-	lr := recs[0].record
-	assert.Equal(t, map[string]any{"pod": "checkout-7d9f", "detected_level": "debug"}, lr.Attributes().AsRaw())
-	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", lr.TraceID().String())
-	assert.Equal(t, "debug", lr.SeverityText())
-	assert.Equal(t, plog.SeverityNumberDebug, lr.SeverityNumber())
-
-	for _, r := range recs[1:] {
-		assert.Equal(t, 0, r.record.Attributes().Len())
-		assert.Empty(t, r.record.SeverityText())
-	}
-}
-
-func TestLabelMapping(t *testing.T) {
-	m := mapper{serviceNameLabels: defaultServiceNameLabels}
-	tests := []struct {
-		name   string
-		labels string
-		want   map[string]any
-	}{
-		{
-			name:   "service_name becomes service.name only",
-			labels: `{service_name="gatewayz-api", environment="production", level="error", logger="app.routes"}`,
-			want: map[string]any{
-				"service.name": "gatewayz-api", "environment": "production", "level": "error", "logger": "app.routes",
-			},
-		},
-		{
-			name:   "other service label is also kept under its own name",
-			labels: `{app="web", team="core"}`,
-			want:   map[string]any{"service.name": "web", "app": "web", "team": "core"},
-		},
-		{
-			name:   "no service label: no service.name",
-			labels: `{team="core"}`,
-			want:   map[string]any{"team": "core"},
-		},
-		{
-			name: "default Loki OTLP index labels get dotted names",
-			labels: `{service_name="api", service_namespace="shop", service_instance_id="api-0", deployment_environment="prod",` +
-				` deployment_environment_name="prod-eu", cloud_region="eu-west-1", cloud_availability_zone="eu-west-1a",` +
-				` container_name="api", k8s_cluster_name="c1", k8s_namespace_name="ns", k8s_pod_name="api-0",` +
-				` k8s_container_name="api", k8s_deployment_name="api", k8s_replicaset_name="api-5f", k8s_statefulset_name="db",` +
-				` k8s_daemonset_name="agent", k8s_cronjob_name="nightly", k8s_job_name="nightly-1"}`,
-			want: map[string]any{
-				"service.name": "api", "service.namespace": "shop", "service.instance.id": "api-0",
-				"deployment.environment": "prod", "deployment.environment.name": "prod-eu",
-				"cloud.region": "eu-west-1", "cloud.availability_zone": "eu-west-1a", "container.name": "api",
-				"k8s.cluster.name": "c1", "k8s.namespace.name": "ns", "k8s.pod.name": "api-0",
-				"k8s.container.name": "api", "k8s.deployment.name": "api", "k8s.replicaset.name": "api-5f",
-				"k8s.statefulset.name": "db", "k8s.daemonset.name": "agent", "k8s.cronjob.name": "nightly",
-				"k8s.job.name": "nightly-1",
-			},
-		},
-		{
-			name:   "k8s labels outside the default set stay as they are",
-			labels: `{job="x", k8s_node_name="n1", namespace="ns"}`,
-			want:   map[string]any{"service.name": "x", "job": "x", "k8s_node_name": "n1", "namespace": "ns"},
-		},
-		{
-			name:   "UTF-8 quoted names and escaped values",
-			labels: `{"service.version"="1.2.3", app="a", path="C:\\logs\\\"x\""}`,
-			want:   map[string]any{"service.name": "a", "app": "a", "service.version": "1.2.3", "path": `C:\logs\"x"`},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ls, err := parseLabels(tt.labels)
-			require.NoError(t, err)
-			attrs := pcommon.NewMap()
-			m.putResource(attrs, ls)
-			assert.Equal(t, tt.want, attrs.AsRaw())
-		})
-	}
-}
-
-func TestServiceNameLabelsPrecedence(t *testing.T) {
-	labels := `{job="varlogs", app="frontend", service="svc", application="appl"}`
-	tests := []struct {
-		name      string
-		cfgLabels []string
-		want      any // nil: no service.name
-	}{
-		{name: "default order: service before app", cfgLabels: defaultServiceNameLabels, want: "svc"},
-		{name: "custom order", cfgLabels: []string{"job", "app"}, want: "varlogs"},
-		{name: "first listed absent, next present", cfgLabels: []string{"service_name", "application"}, want: "appl"},
-		{name: "none present", cfgLabels: []string{"component"}, want: nil},
-		{name: "empty list disables", cfgLabels: []string{}, want: nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sink := new(consumertest.LogsSink)
-			_, h := newTestHandler(t, sink, func(c *Config) { c.ServiceNameLabels = tt.cfgLabels })
-			req := &push.PushRequest{Streams: []push.Stream{{Labels: labels, Entries: []push.Entry{{Timestamp: time.Unix(1, 0), Line: "x"}}}}}
-			rec := do(h, http.MethodPost, pushPath, snappyProto(t, req), protoHeaders)
-			require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-			res := flatten(sink.AllLogs())[0].resource
-			got, ok := res["service.name"]
-			if tt.want == nil {
-				assert.False(t, ok, "service.name = %v", got)
-			} else {
-				assert.Equal(t, tt.want, got)
-			}
-			// the original labels are all still there
-			for _, k := range []string{"job", "app", "service", "application"} {
-				assert.Contains(t, res, k)
-			}
-		})
-	}
-}
-
-func TestTraceContextLifting(t *testing.T) {
-	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
-	const sid = "00f067aa0ba902b7"
-	tests := []struct {
-		name      string
-		line      string
-		metadata  map[string]string
-		wantTrace string // "" means empty
-		wantSpan  string
-		wantAttrs map[string]any
-	}{
-		{name: "snake_case in JSON line", line: `{"msg":"hi","trace_id":"` + tid + `","span_id":"` + sid + `"}`, wantTrace: tid, wantSpan: sid},
-		{name: "camelCase in JSON line", line: `{"traceId":"` + tid + `","spanId":"` + sid + `"}`, wantTrace: tid, wantSpan: sid},
-		{name: "traceID spelling", line: `  {"traceID":"` + tid + `","spanID":"` + sid + `"}`, wantTrace: tid, wantSpan: sid},
-		{name: "uppercase hex accepted", line: `{"trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736"}`, wantTrace: tid},
-		{name: "invalid hex left alone", line: `{"trace_id":"zzf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902"}`},
-		{name: "all-zero ids are invalid", line: `{"trace_id":"00000000000000000000000000000000","span_id":"0000000000000000"}`},
-		{name: "wrong type ignored, other field kept", line: `{"trace_id":12,"span_id":"` + sid + `"}`, wantSpan: sid},
-		{name: "nested fields are not lifted", line: `{"ctx":{"trace_id":"` + tid + `"}}`},
-		{name: "not JSON", line: `trace_id=` + tid + ` span_id=` + sid},
-		{name: "broken JSON", line: `{"trace_id":"` + tid + `"`},
-		{
-			name:      "structured metadata wins over line",
-			line:      `{"trace_id":"11111111111111111111111111111111"}`,
-			metadata:  map[string]string{"trace_id": tid, "span_id": sid},
-			wantTrace: tid, wantSpan: sid, wantAttrs: map[string]any{},
-		},
-		{
-			name:      "invalid metadata id kept as attribute, line used",
-			line:      `{"trace_id":"` + tid + `"}`,
-			metadata:  map[string]string{"trace_id": "nope"},
-			wantTrace: tid, wantAttrs: map[string]any{"trace_id": "nope"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := entry{ts: 1, line: tt.line}
-			for k, v := range tt.metadata {
-				e.metadata = append(e.metadata, label{k, v})
-			}
-			sortLabels(e.metadata)
-			lr := plog.NewLogRecord()
-			putRecord(lr, &e, 0, "", plog.SeverityNumberUnspecified)
-			if tt.wantTrace == "" {
-				assert.True(t, lr.TraceID().IsEmpty(), lr.TraceID().String())
-			} else {
-				assert.Equal(t, tt.wantTrace, lr.TraceID().String())
-			}
-			if tt.wantSpan == "" {
-				assert.True(t, lr.SpanID().IsEmpty(), lr.SpanID().String())
-			} else {
-				assert.Equal(t, tt.wantSpan, lr.SpanID().String())
-			}
-			if tt.wantAttrs != nil {
-				assert.Equal(t, tt.wantAttrs, lr.Attributes().AsRaw())
-			}
-			assert.Equal(t, tt.line, lr.Body().Str())
-		})
-	}
-}
-
-func TestExactTimestampsAndLines(t *testing.T) {
-	lines := []string{
-		"ünïcödé — 日本語のログ 🚀",
-		"  leading and trailing spaces  ",
-		"tab\there, CR\r, NUL\x00 and a backslash \\",
-		"",
-		`{"already":"json","n":1.50}`,
-	}
-	timestamps := []int64{0, 1, 1764213941123456789, 9223372036854775807, 1000000000000000000}
-
-	t.Run("json", func(t *testing.T) {
-		var vals []string
-		for i, l := range lines {
-			q, err := jsonMarshalString(l)
-			require.NoError(t, err)
-			vals = append(vals, fmt.Sprintf(`["%d",%s]`, timestamps[i], q))
-		}
-		body := `{"streams":[{"stream":{"job":"t"},"values":[` + strings.Join(vals, ",") + `]}]}`
-		sink := new(consumertest.LogsSink)
-		_, h := newTestHandler(t, sink, nil)
-		rec := do(h, http.MethodPost, pushPath, []byte(body), jsonHeaders)
-		require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-		recs := flatten(sink.AllLogs())
-		require.Len(t, recs, len(lines))
-		for i := range lines {
-			assert.Equal(t, lines[i], recs[i].record.Body().Str())
-			assert.Equal(t, uint64(timestamps[i]), uint64(recs[i].record.Timestamp()))
-		}
-	})
-	t.Run("protobuf", func(t *testing.T) {
-		// protobuf strings may even hold invalid UTF-8: kept as is.
-		pl := append(append([]string{}, lines...), "bad utf8 \xff\xfe")
-		pts := append(append([]int64{}, timestamps...), 42)
-		pts[0] = 1 // a zero protobuf timestamp means "missing"
-		s := push.Stream{Labels: `{job="t"}`}
-		for i := range pl {
-			s.Entries = append(s.Entries, push.Entry{Timestamp: time.Unix(0, pts[i]), Line: pl[i]})
-		}
-		sink := new(consumertest.LogsSink)
-		_, h := newTestHandler(t, sink, nil)
-		rec := do(h, http.MethodPost, pushPath, snappyProto(t, &push.PushRequest{Streams: []push.Stream{s}}), protoHeaders)
-		require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-		recs := flatten(sink.AllLogs())
-		require.Len(t, recs, len(pl))
-		for i := range pl {
-			assert.Equal(t, []byte(pl[i]), []byte(recs[i].record.Body().Str()))
-			assert.Equal(t, uint64(pts[i]), uint64(recs[i].record.Timestamp()))
-		}
-	})
-}
-
-func TestSeverity(t *testing.T) {
-	tests := map[string]plog.SeverityNumber{
-		"trace": plog.SeverityNumberTrace, "DEBUG": plog.SeverityNumberDebug, "dbg": plog.SeverityNumberDebug,
-		"info": plog.SeverityNumberInfo, "Information": plog.SeverityNumberInfo, "notice": plog.SeverityNumberInfo2,
-		"warn": plog.SeverityNumberWarn, "WARNING": plog.SeverityNumberWarn, "error": plog.SeverityNumberError,
-		"err": plog.SeverityNumberError, "critical": plog.SeverityNumberFatal, "CRITICAL": plog.SeverityNumberFatal,
-		"fatal": plog.SeverityNumberFatal, "panic": plog.SeverityNumberFatal, "emerg": plog.SeverityNumberFatal,
-		"unknown": plog.SeverityNumberUnspecified, "": plog.SeverityNumberUnspecified,
-	}
-	for in, want := range tests {
-		assert.Equal(t, want, severityNumber(in), in)
-	}
-
-	// precedence: level > severity > detected_level; metadata beats labels.
-	sink := new(consumertest.LogsSink)
-	_, h := newTestHandler(t, sink, nil)
-	body := `{"streams":[` +
-		`{"stream":{"job":"a","detected_level":"debug","severity":"warning","level":"ERROR"},"values":[["1","x"]]},` +
-		`{"stream":{"job":"b","detected_level":"info"},"values":[["1","x"],["2","y",{"severity":"critical"}]]},` +
-		`{"stream":{"job":"c"},"values":[["1","x",{"level":"custom"}]]}]}`
-	rec := do(h, http.MethodPost, pushPath, []byte(body), jsonHeaders)
-	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
-	recs := flatten(sink.AllLogs())
-	require.Len(t, recs, 4)
-	got := make([]string, 0, len(recs))
-	for _, r := range recs {
-		got = append(got, r.record.SeverityText()+"/"+r.record.SeverityNumber().String())
-	}
-	assert.Equal(t, []string{"ERROR/Error", "info/Info", "critical/Fatal", "custom/Unspecified"}, got)
-}
-
 func TestTenantMetadataReachesConsumer(t *testing.T) {
 	for _, include := range []bool{true, false} {
 		t.Run(fmt.Sprintf("include_metadata=%v", include), func(t *testing.T) {
@@ -534,17 +245,6 @@ func TestTenantMetadataReachesConsumer(t *testing.T) {
 			assert.Equal(t, "192.0.2.1", infos[0].Addr.String()) // httptest's RemoteAddr
 		})
 	}
-}
-
-// jsonMarshalString quotes s as a JSON string.
-func jsonMarshalString(s string) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 func TestErrors(t *testing.T) {
@@ -689,15 +389,15 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "GET on push", method: http.MethodGet, status: 405,
-			wantBody: `method GET not allowed on /loki/api/v1/push, use POST`,
+			wantBody: `method GET is not allowed on /loki/api/v1/push: use POST`,
 		},
 		{
 			name: "PUT on legacy push", method: http.MethodPut, path: legacyPushPath, body: []byte(pythonBody), headers: jsonHeaders, status: 405,
-			wantBody: `method PUT not allowed on /api/prom/push, use POST`,
+			wantBody: `method PUT is not allowed on /api/prom/push: use POST`,
 		},
 		{
 			name: "POST on ready", method: http.MethodPost, path: readyPath, status: 405,
-			wantBody: `method POST not allowed on /ready, use GET`,
+			wantBody: `method POST is not allowed on /ready: use GET`,
 		},
 		{
 			name: "unknown path", path: "/loki/api/v1/query", body: []byte(pythonBody), headers: jsonHeaders, status: 404,
@@ -727,32 +427,14 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestConsumerErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		status     int
-		retryAfter string
-		wantBody   string
-	}{
-		{
-			name: "retryable (memory_limiter)", err: errors.New("data refused due to high memory usage"),
-			status: 503, retryAfter: "1", wantBody: "pipeline refused the logs, retry later: data refused due to high memory usage",
-		},
-		{
-			name: "permanent", err: consumererror.NewPermanent(errors.New("bad data")),
-			status: 400, wantBody: "pipeline rejected the logs permanently: Permanent error: bad data",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, h := newTestHandler(t, consumertest.NewErr(tt.err), nil)
-			rec := do(h, http.MethodPost, pushPath, []byte(pythonBody), jsonHeaders)
-			assert.Equal(t, tt.status, rec.Code)
-			assert.Equal(t, tt.retryAfter, rec.Header().Get("Retry-After"))
-			assert.Equal(t, tt.wantBody, strings.TrimSuffix(rec.Body.String(), "\n"))
-		})
-	}
+// The status policy is the ingress core's (see its tests): this is the
+// wiring, a refusal by the pipeline is answered with it.
+func TestConsumerErrorAnswered(t *testing.T) {
+	_, h := newTestHandler(t, consumertest.NewErr(errors.New("data refused due to high memory usage")), nil)
+	rec := do(h, http.MethodPost, pushPath, []byte(pythonBody), jsonHeaders)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, ingress.RetryAfterSeconds, rec.Header().Get("Retry-After"))
+	assert.Equal(t, "the pipeline refused the logs, retry later: data refused due to high memory usage\n", rec.Body.String())
 }
 
 func TestReady(t *testing.T) {
@@ -819,38 +501,4 @@ func TestStartShutdownOverNetwork(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 	// Shutdown twice and without Start are fine.
 	require.NoError(t, r.Shutdown(context.Background()))
-}
-
-func TestParseLabels(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    []label
-		wantErr string
-	}{
-		{in: `{}`, want: nil},
-		{in: ` { a = "1" , b="2", } `, want: []label{{"a", "1"}, {"b", "2"}}},
-		{in: "{b=`raw\\n`, a=\"\"}", want: []label{{"b", `raw\n`}}},
-		{in: `{a="\u00e9\n"}`, want: []label{{"a", "é\n"}}},
-		{in: `{"a.b"="1"}`, want: []label{{"a.b", "1"}}},
-		{in: ``, wantErr: "label set must be enclosed in braces"},
-		{in: `{a="1"`, wantErr: "label set must be enclosed in braces"},
-		{in: `{1a="1"}`, wantErr: `expected a label name at "1a=\"1\""`},
-		{in: `{a}`, wantErr: `expected '=' after label name "a"`},
-		{in: `{a!="1"}`, wantErr: `expected '=' after label name "a"`},
-		{in: `{a="1" b="2"}`, wantErr: `expected ',' or '}' after label "a"`},
-		{in: `{a="unterminated}`, wantErr: `bad quoted value for label "a"`},
-		{in: `{""="x"}`, wantErr: "empty label name"},
-		{in: `{a="1",a="1"}`, wantErr: `duplicate label name "a"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseLabels(tt.in)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
 }

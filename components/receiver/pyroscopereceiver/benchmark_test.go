@@ -18,6 +18,8 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 const benchProfilePath = "testdata/cpu_30k.pb.gz"
@@ -90,7 +92,7 @@ func TestGenerateBenchProfile(t *testing.T) {
 	// Compare parsed profiles (gzip output may differ across Go versions).
 	want := makeBenchCPUProfile()
 	got := mustParse(t, data)
-	require.Equal(t, pprofFlameGraph(want), pprofFlameGraph(got))
+	require.Equal(t, pprofcompare.FromPprof(want), pprofcompare.FromPprof(got))
 }
 
 func BenchmarkIngestPprof(b *testing.B) {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 func TestDecodeFoldedCPU(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDecodeFoldedCPU(t *testing.T) {
 	assert.Equal(t, int64(10_000_000), p.Period)
 	require.NoError(t, p.CheckValid())
 
-	fg := pprofFlameGraph(p)
+	fg := pprofcompare.FromPprof(p)
 	assert.Equal(t, map[string]int64{
 		"main;work;compute":           52,
 		"main;work":                   8,

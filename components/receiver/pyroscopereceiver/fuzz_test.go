@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 func FuzzParseName(f *testing.F) {
@@ -34,13 +36,13 @@ func FuzzParseName(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, l := range k.Labels {
-			if l.Key == "" || l.Value == "" || seen[l.Key] {
+			if l.name == "" || l.value == "" || seen[l.name] {
 				t.Fatalf("bad label %+v from %q", l, s)
 			}
-			if strings.ContainsAny(l.Value, ",{}") {
-				t.Fatalf("label value %q contains a separator", l.Value)
+			if strings.ContainsAny(l.value, ",{}") {
+				t.Fatalf("label value %q contains a separator", l.value)
 			}
-			seen[l.Key] = true
+			seen[l.name] = true
 		}
 		// Re-serialising and parsing again gives the same key.
 		var sb strings.Builder
@@ -50,7 +52,7 @@ func FuzzParseName(f *testing.F) {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString(l.Key + "=" + l.Value)
+			sb.WriteString(l.name + "=" + l.value)
 		}
 		sb.WriteByte('}')
 		k2, err := parseAppKey(sb.String())
@@ -128,7 +130,7 @@ func FuzzDecodePprof(f *testing.F) {
 		if out.SampleCount() != len(p.SampleType)*len(p.Sample) {
 			t.Fatalf("sample count %d, want %d", out.SampleCount(), len(p.SampleType)*len(p.Sample))
 		}
-		in, got := pprofFlameGraph(p).totals(), otlpFlameGraph(t, out).totals()
+		in, got := pprofcompare.FromPprof(p).Totals(), pprofcompare.FromOTLP(out).Totals()
 		if len(p.Sample) > 0 && len(in) == len(p.SampleType) {
 			for k, v := range in {
 				if got[k] != v {

@@ -8,7 +8,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -16,9 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,218 +23,29 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/grafana/pyroscope-go/upstream"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/consumer/xconsumer"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 // ---------------------------------------------------------------------------
-// Flame graphs: the same function for input (pprof) and output (pprofile).
+// Comparing the receiver's output with its input.
 
-// flameGraph maps "type/unit" -> "root;...;leaf" -> summed value.
-type flameGraph map[string]map[string]int64
-
-func frameName(fnName string, addr uint64) string {
-	if fnName != "" {
-		return fnName
-	}
-	return "0x" + strconv.FormatUint(addr, 16)
-}
-
-// pprofFlameGraph builds the flame graph of a pprof profile: frames are
-// function names (inlined lines expanded), root first.
-func pprofFlameGraph(p *profile.Profile) flameGraph {
-	fg := flameGraph{}
-	for t, st := range p.SampleType {
-		m := map[string]int64{}
-		for _, s := range p.Sample {
-			var frames []string // leaf first
-			for _, loc := range s.Location {
-				if len(loc.Line) == 0 {
-					frames = append(frames, frameName("", loc.Address))
-				}
-				for _, ln := range loc.Line {
-					name := ""
-					if ln.Function != nil {
-						name = ln.Function.Name
-					}
-					frames = append(frames, frameName(name, loc.Address))
-				}
-			}
-			m[rootFirst(frames)] += s.Value[t]
-		}
-		fg[st.Type+"/"+st.Unit] = m
-	}
-	return fg
-}
-
-func rootFirst(leafFirst []string) string {
-	out := make([]string, len(leafFirst))
-	for i, f := range leafFirst {
-		out[len(leafFirst)-1-i] = f
-	}
-	return strings.Join(out, ";")
-}
-
-// otlpFlameGraph builds the flame graph of OTLP profiles (all resources and
-// scopes merged), keyed by each Profile's sample type.
-func otlpFlameGraph(t testing.TB, pd pprofile.Profiles) flameGraph {
+// requireSameSamples checks that out holds every sample of in, with its
+// frames, labels and value, and in's period. The time window is out's own
+// (the receiver takes it from the request when in has none); the callers
+// check it against the request.
+func requireSameSamples(t testing.TB, in *profile.Profile, out pprofile.Profiles) {
 	t.Helper()
-	d := pd.Dictionary()
-	st := d.StringTable()
-	fg := flameGraph{}
-	for _, rp := range pd.ResourceProfiles().All() {
-		for _, sp := range rp.ScopeProfiles().All() {
-			for _, prof := range sp.Profiles().All() {
-				key := st.At(int(prof.SampleType().TypeStrindex())) + "/" + st.At(int(prof.SampleType().UnitStrindex()))
-				m := fg[key]
-				if m == nil {
-					m = map[string]int64{}
-					fg[key] = m
-				}
-				for _, s := range prof.Samples().All() {
-					require.Equal(t, 1, s.Values().Len(), "one value per sample")
-					var frames []string
-					stack := d.StackTable().At(int(s.StackIndex()))
-					for _, li := range stack.LocationIndices().All() {
-						loc := d.LocationTable().At(int(li))
-						if loc.Lines().Len() == 0 {
-							frames = append(frames, frameName("", loc.Address()))
-						}
-						for _, ln := range loc.Lines().All() {
-							fn := d.FunctionTable().At(int(ln.FunctionIndex()))
-							frames = append(frames, frameName(st.At(int(fn.NameStrindex())), loc.Address()))
-						}
-					}
-					m[rootFirst(frames)] += s.Values().At(0)
-				}
-			}
-		}
-	}
-	return fg
-}
-
-func (fg flameGraph) totals() map[string]int64 {
-	out := map[string]int64{}
-	for k, m := range fg {
-		for _, v := range m {
-			out[k] += v
-		}
-	}
-	return out
-}
-
-// ---------------------------------------------------------------------------
-// Detailed sample fingerprints: every field the translation must preserve.
-
-func pprofSampleFingerprints(p *profile.Profile) map[string][]string {
-	out := map[string][]string{}
-	for t, st := range p.SampleType {
-		var fps []string
-		for _, s := range p.Sample {
-			var sb strings.Builder
-			for _, loc := range s.Location {
-				fmt.Fprintf(&sb, "[%x", loc.Address)
-				if m := loc.Mapping; m != nil {
-					fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.Start, m.Limit, m.Offset, m.File, m.BuildID)
-				}
-				for _, ln := range loc.Line {
-					f := ln.Function
-					if f == nil {
-						f = &profile.Function{}
-					}
-					fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", f.Name, f.SystemName, f.Filename, f.StartLine, ln.Line, ln.Column)
-				}
-				sb.WriteString("]")
-			}
-			var labels []string
-			for k, vs := range s.Label {
-				labels = append(labels, k+"="+strings.Join(vs, ","))
-			}
-			for k, vs := range s.NumLabel {
-				unit := ""
-				if u := s.NumUnit[k]; len(u) > 0 {
-					unit = u[0]
-				}
-				var parts []string
-				for _, v := range vs {
-					parts = append(parts, strconv.FormatInt(v, 10))
-				}
-				labels = append(labels, k+"="+strings.Join(parts, ",")+unit)
-			}
-			sort.Strings(labels)
-			fmt.Fprintf(&sb, " {%s} = %d", strings.Join(labels, " "), s.Value[t])
-			fps = append(fps, sb.String())
-		}
-		sort.Strings(fps)
-		out[st.Type+"/"+st.Unit] = fps
-	}
-	return out
-}
-
-func otlpSampleFingerprints(t testing.TB, pd pprofile.Profiles) map[string][]string {
-	t.Helper()
-	d := pd.Dictionary()
-	st := d.StringTable()
-	str := func(i int32) string { return st.At(int(i)) }
-	out := map[string][]string{}
-	prof := func(prof pprofile.Profile) {
-		key := str(prof.SampleType().TypeStrindex()) + "/" + str(prof.SampleType().UnitStrindex())
-		for _, s := range prof.Samples().All() {
-			var sb strings.Builder
-			for _, li := range d.StackTable().At(int(s.StackIndex())).LocationIndices().All() {
-				loc := d.LocationTable().At(int(li))
-				fmt.Fprintf(&sb, "[%x", loc.Address())
-				if loc.MappingIndex() != 0 {
-					m := d.MappingTable().At(int(loc.MappingIndex()))
-					buildID := ""
-					attrs, err := pprofile.FromAttributeIndices(d.AttributeTable(), m, d)
-					require.NoError(t, err)
-					if v, ok := attrs.Get(attrBuildID); ok {
-						buildID = v.Str()
-					}
-					fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.MemoryStart(), m.MemoryLimit(), m.FileOffset(), str(m.FilenameStrindex()), buildID)
-				}
-				for _, ln := range loc.Lines().All() {
-					f := d.FunctionTable().At(int(ln.FunctionIndex()))
-					fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", str(f.NameStrindex()), str(f.SystemNameStrindex()), str(f.FilenameStrindex()), f.StartLine(), ln.Line(), ln.Column())
-				}
-				sb.WriteString("]")
-			}
-			var labels []string
-			for _, ai := range s.AttributeIndices().All() {
-				kv := d.AttributeTable().At(int(ai))
-				k := str(kv.KeyStrindex())
-				unit := str(kv.UnitStrindex())
-				switch kv.Value().Type() {
-				case pcommon.ValueTypeSlice:
-					var parts []string
-					for _, v := range kv.Value().Slice().All() {
-						parts = append(parts, v.AsString())
-					}
-					labels = append(labels, k+"="+strings.Join(parts, ",")+unit)
-				default:
-					labels = append(labels, k+"="+kv.Value().AsString()+unit)
-				}
-			}
-			sort.Strings(labels)
-			fmt.Fprintf(&sb, " {%s} = %d", strings.Join(labels, " "), s.Values().At(0))
-			out[key] = append(out[key], sb.String())
-		}
-	}
-	for _, rp := range pd.ResourceProfiles().All() {
-		for _, sp := range rp.ScopeProfiles().All() {
-			for _, p := range sp.Profiles().All() {
-				prof(p)
-			}
-		}
-	}
-	for k := range out {
-		sort.Strings(out[k])
-	}
-	return out
+	rp := out.ResourceProfiles().At(0)
+	first := rp.ScopeProfiles().At(0).Profiles().At(0)
+	want := pprofcompare.PprofFingerprint(in, int64(first.Time()), int64(first.DurationNano())) //nolint:gosec // test profiles' times fit
+	got := pprofcompare.OTLPFingerprint(out.Dictionary(), rp)
+	require.Equal(t, want, got, "samples differ:\n%s", pprofcompare.LineDiff(want, got))
 }
 
 // requireDictionaryValid checks the OTLP dictionary conventions: zero
@@ -283,6 +91,7 @@ func requireDictionaryValid(t testing.TB, pd pprofile.Profiles) {
 				strOK(p.SampleType().TypeStrindex())
 				strOK(p.PeriodType().TypeStrindex())
 				for _, s := range p.Samples().All() {
+					require.Equal(t, 1, s.Values().Len(), "one value per sample: a Profile has one sample type")
 					require.True(t, s.StackIndex() >= 0 && int(s.StackIndex()) < d.StackTable().Len())
 					for _, ai := range s.AttributeIndices().All() {
 						require.True(t, ai > 0 && int(ai) < d.AttributeTable().Len())
@@ -438,7 +247,8 @@ func pyroscopeGoQuery(name string, start, end time.Time, sampleRate int, units, 
 }
 
 // ---------------------------------------------------------------------------
-// Receiver under test, driven through its handler.
+// Receiver under test, driven through its full confighttp handler chain
+// (client info, decompression, size limit), without a listener.
 
 type testReceiver struct {
 	r    *pyroscopeReceiver
@@ -457,8 +267,10 @@ func newTestReceiver(t testing.TB, next xconsumer.Profiles, mutate ...func(*Conf
 	sink, _ := next.(*consumertest.ProfilesSink)
 	r, err := newReceiver(cfg, receivertest.NewNopSettings(typ), next)
 	require.NoError(t, err)
-	r.now = func() int64 { return fixedNow.UnixNano() }
-	return &testReceiver{r: r, sink: sink, h: r.handler()}
+	r.now = func() time.Time { return fixedNow }
+	srv, err := r.newServer(context.Background(), componenttest.NewNopHost())
+	require.NoError(t, err)
+	return &testReceiver{r: r, sink: sink, h: srv.Handler}
 }
 
 func (tr *testReceiver) do(t testing.TB, method, query, contentType string, body io.Reader, headers ...string) *httptest.ResponseRecorder {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/pprof/profile"
 	"go.opentelemetry.io/collector/pdata/pprofile"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
 
 const (
@@ -37,32 +39,6 @@ const (
 	maxWindowInversion = time.Minute
 )
 
-func nowNanos() int64 { return time.Now().UnixNano() }
-
-// httpError is a rejection with its status code and plain-text message.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func badRequest(format string, args ...any) *httpError {
-	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
-}
-
-// classify maps a decoding error to 413 (size limit) or 400.
-func classify(err error) *httpError {
-	var tl *errTooLarge
-	var mb *http.MaxBytesError
-	switch {
-	case errors.As(err, &tl):
-		return &httpError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
-	case errors.As(err, &mb):
-		return &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body exceeds the limit of %d bytes", mb.Limit)}
-	default:
-		return &httpError{status: http.StatusBadRequest, msg: err.Error()}
-	}
-}
-
 // ingestParams are the query parameters of POST /ingest.
 type ingestParams struct {
 	key             appKey
@@ -80,22 +56,24 @@ type decoded struct {
 	format   string
 }
 
-func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, *httpError) {
-	params, herr := r.parseParams(req)
-	if herr != nil {
-		return nil, herr
+// decodeRequest reads and decodes an upload. Its errors are *ingress.Error
+// (a wrong format or a size limit) or the decoders' own (400).
+func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, error) {
+	params, err := r.parseParams(req)
+	if err != nil {
+		return nil, err
 	}
 	limit := r.cfg.maxBodySize()
 	body, err := readBody(req.Body, limit)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 
 	parts := map[string][]byte{partProfile: body}
 	if mt, mparams, mErr := mime.ParseMediaType(req.Header.Get("Content-Type")); mErr == nil && mt == "multipart/form-data" {
 		parts, err = readMultipart(body, mparams["boundary"], limit)
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 	}
 
@@ -104,17 +82,17 @@ func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, *httpErr
 	case formatFolded:
 		data, gzErr := maybeGunzip(parts[partProfile], limit, "folded profile")
 		if gzErr != nil {
-			return nil, classify(gzErr)
+			return nil, gzErr
 		}
 		ft := foldedTypeFor(params.key.Suffix, params.units, params.aggregationType)
 		p, err = decodeFolded(data, ft, params.sampleRate)
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 	default:
 		p, err = decodePprofParts(parts, limit)
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 	}
 
@@ -123,32 +101,32 @@ func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, *httpErr
 	return &decoded{profiles: pd, format: params.format}, nil
 }
 
-func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, *httpError) {
+func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, error) {
 	var ip ingestParams
 	q, err := url.ParseQuery(req.URL.RawQuery)
 	if err != nil {
-		return ip, badRequest("invalid query string: %v", err)
+		return ip, ingress.BadRequest("invalid query string: %v", err)
 	}
 	name := q.Get("name")
 	if name == "" {
-		return ip, badRequest(`missing required query parameter "name" (e.g. name=myapp.cpu{env=prod})`)
+		return ip, ingress.BadRequest(`missing required query parameter "name" (e.g. name=myapp.cpu{env=prod})`)
 	}
 	ip.key, err = parseAppKey(name)
 	if err != nil {
-		return ip, badRequest("invalid name: %v", err)
+		return ip, ingress.BadRequest("invalid name: %v", err)
 	}
 
-	now := r.now()
+	now := r.now().UnixNano()
 	ip.untilNanos = now
 	if s := q.Get("until"); s != "" {
 		if ip.untilNanos, err = parseTimestamp(s); err != nil {
-			return ip, badRequest(`invalid "until": %v`, err)
+			return ip, ingress.BadRequest(`invalid "until": %v`, err)
 		}
 	}
 	ip.fromNanos = ip.untilNanos - int64(defaultWindow)
 	if s := q.Get("from"); s != "" {
 		if ip.fromNanos, err = parseTimestamp(s); err != nil {
-			return ip, badRequest(`invalid "from": %v`, err)
+			return ip, ingress.BadRequest(`invalid "from": %v`, err)
 		}
 	}
 	if ip.fromNanos > ip.untilNanos {
@@ -156,7 +134,7 @@ func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, *httpE
 		// upload rate, which can be before the start of the window (the
 		// previous tick). Tolerate such small inversions as an empty window.
 		if ip.fromNanos-ip.untilNanos > int64(maxWindowInversion) {
-			return ip, badRequest(`"from" (%s) is after "until" (%s)`, q.Get("from"), q.Get("until"))
+			return ip, ingress.BadRequest(`"from" (%s) is after "until" (%s)`, q.Get("from"), q.Get("until"))
 		}
 		ip.fromNanos = ip.untilNanos
 	}
@@ -165,7 +143,7 @@ func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, *httpE
 	if s := q.Get("sampleRate"); s != "" {
 		v, perr := strconv.ParseInt(s, 10, 64)
 		if perr != nil || v < 0 || v > maxSampleRate {
-			return ip, badRequest(`invalid "sampleRate" %q: want an integer between 0 and %d`, truncate(s, 32), maxSampleRate)
+			return ip, ingress.BadRequest(`invalid "sampleRate" %q: want an integer between 0 and %d`, truncate(s, 32), maxSampleRate)
 		}
 		// pyroscope-go sends sampleRate=0 for goroutine, mutex and block
 		// profiles: 0 means "not given".
@@ -198,11 +176,9 @@ func (r *pyroscopeReceiver) parseParams(req *http.Request) (ingestParams, *httpE
 			ip.format = formatFolded
 		}
 	case "jfr":
-		return ip, &httpError{status: http.StatusUnsupportedMediaType,
-			msg: `format "jfr" is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)`}
+		return ip, ingress.UnsupportedMediaType(`format "jfr" is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)`)
 	default:
-		return ip, &httpError{status: http.StatusUnsupportedMediaType,
-			msg: fmt.Sprintf("format %q is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)", truncate(f, 32))}
+		return ip, ingress.UnsupportedMediaType("format %q is not supported by this receiver: send pprof (format=pprof) or collapsed stacks (format=folded)", truncate(f, 32))
 	}
 	return ip, nil
 }
@@ -227,7 +203,7 @@ func parseTimestamp(s string) (int64, error) {
 	}
 }
 
-// readBody reads at most limit bytes; more is an errTooLarge.
+// readBody reads at most limit bytes; more is a 413.
 func readBody(body io.Reader, limit int64) ([]byte, error) {
 	if body == nil {
 		return nil, nil
@@ -236,12 +212,12 @@ func readBody(body io.Reader, limit int64) ([]byte, error) {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, &errTooLarge{what: "request body", limit: min(mb.Limit, limit)}
+			return nil, tooLarge("request body", min(mb.Limit, limit))
 		}
 		return nil, fmt.Errorf("cannot read request body: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, &errTooLarge{what: "request body", limit: limit}
+		return nil, tooLarge("request body", limit)
 	}
 	return b, nil
 }
@@ -270,7 +246,7 @@ func readMultipart(body []byte, boundary string, limit int64) (map[string][]byte
 			return nil, fmt.Errorf("invalid multipart body: part %q: %w", name, err)
 		}
 		if int64(len(data)) > limit {
-			return nil, &errTooLarge{what: fmt.Sprintf("multipart part %q", name), limit: limit}
+			return nil, tooLarge(fmt.Sprintf("multipart part %q", name), limit)
 		}
 		switch name {
 		case partProfile, partPrevProfile, partSampleTypeConfig:

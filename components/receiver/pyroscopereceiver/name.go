@@ -32,9 +32,9 @@ type appKey struct {
 	Labels []label
 }
 
+// label is one name/value pair of the key's label set.
 type label struct {
-	Key   string
-	Value string
+	name, value string
 }
 
 var errEmptyName = errors.New("application name is empty")
@@ -109,17 +109,17 @@ func parseAppKey(s string) (appKey, error) {
 				return k, errors.New(`invalid label key "__name__" in name: reserved`)
 			}
 			if i, ok := index[key]; ok {
-				k.Labels[i].Value = value
+				k.Labels[i].value = value
 				continue
 			}
 			index[key] = len(k.Labels)
-			k.Labels = append(k.Labels, label{Key: key, Value: value})
+			k.Labels = append(k.Labels, label{name: key, value: value})
 		}
 		// Drop empty values after resolving duplicates so that `a=x,a=`
 		// removes the label like pyroscope-go's Key.Add does.
 		kept := k.Labels[:0]
 		for _, l := range k.Labels {
-			if l.Value != "" {
+			if l.value != "" {
 				kept = append(kept, l)
 			}
 		}

@@ -13,17 +13,14 @@ import (
 	"strings"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
 
-// errTooLarge is returned when a body or a part of it exceeds the size limit,
+// tooLarge is the 413 for a body or a part of it over the size limit,
 // before or after decompression.
-type errTooLarge struct {
-	what  string
-	limit int64
-}
-
-func (e *errTooLarge) Error() string {
-	return fmt.Sprintf("%s exceeds the limit of %d bytes", e.what, e.limit)
+func tooLarge(what string, limit int64) error {
+	return ingress.TooLarge("%s exceeds the limit of %d bytes", what, limit)
 }
 
 func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
@@ -47,7 +44,7 @@ func maybeGunzip(b []byte, limit int64, what string) ([]byte, error) {
 	}
 	out := buf.Bytes()
 	if int64(len(out)) > limit {
-		return nil, &errTooLarge{what: what + " (decompressed)", limit: limit}
+		return nil, tooLarge(what+" (decompressed)", limit)
 	}
 	if isGzip(out) {
 		return nil, fmt.Errorf("%s: nested gzip compression is not supported", what)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,9 @@ func TestPyroscopeGoUploader(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	_, base := startReceiver(t, next, func(c *Config) { c.IncludeMetadata = true })
+	srv := httptest.NewServer(newTestReceiver(t, next, func(c *Config) { c.IncludeMetadata = true }).h)
+	defer srv.Close()
+	base := srv.URL
 
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()

@@ -7,47 +7,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/xconsumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
-	"github.com/gatewayz/otelcol-gatewayz/components/internal/tenant"
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
+	// Linked in with this receiver so that the distribution runs its
+	// profiles pipelines without a --feature-gates flag.
+	_ "github.com/gatewayz/otelcol-gatewayz/components/internal/profilesgate"
 	"github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver/internal/metadata"
 )
 
-const (
-	ingestPath = "/ingest"
-	transport  = "http"
-	// retryAfterSeconds is sent with 503 when the pipeline refuses data
-	// with a retryable error.
-	retryAfterSeconds = "5"
-)
+const ingestPath = "/ingest"
 
 type pyroscopeReceiver struct {
 	cfg      *Config
 	settings receiver.Settings
 	next     xconsumer.Profiles
-	obsrep   *receiverhelper.ObsReport
+	obsrecv  *receiverhelper.ObsReport
+	respond  ingress.Responder
 	scope    scopeInfo
-	now      func() int64 // unix nanoseconds; replaced in tests
+	now      func() time.Time
 
-	server *http.Server
-	addr   net.Addr // bound address, set by Start
-	wg     sync.WaitGroup
+	server     *http.Server
+	shutdownWG sync.WaitGroup
 }
 
 func newReceiver(cfg *Config, set receiver.Settings, next xconsumer.Profiles) (*pyroscopeReceiver, error) {
-	obsrep, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
-		Transport:              transport,
+		Transport:              "http",
 		ReceiverCreateSettings: set,
 	})
 	if err != nil {
@@ -57,71 +53,70 @@ func newReceiver(cfg *Config, set receiver.Settings, next xconsumer.Profiles) (*
 		cfg:      cfg,
 		settings: set,
 		next:     next,
-		obsrep:   obsrep,
+		obsrecv:  obsrecv,
+		respond:  ingress.NewResponder(set.Logger, "Pyroscope upload", "profiles"),
 		scope:    scopeInfo{Name: metadata.ScopeName, Version: set.BuildInfo.Version},
-		now:      nowNanos,
+		now:      time.Now,
 	}, nil
 }
 
-// handler returns the HTTP handler serving POST /ingest, without the
-// confighttp middleware (decompression, size limit, client metadata).
-func (r *pyroscopeReceiver) handler() http.Handler {
+// newServer builds the HTTP server (confighttp's handler chain: client
+// info with include_metadata, auth, decompression, body size limit, around
+// our route) without binding a listener.
+func (r *pyroscopeReceiver) newServer(ctx context.Context, host component.Host) (*http.Server, error) {
+	var ext map[component.ID]component.Component
+	if host != nil {
+		ext = host.GetExtensions()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(ingestPath, r.handleIngest)
-	return mux
+	return r.cfg.ToServer(ctx, ext, r.settings.TelemetrySettings, mux)
 }
 
 // Start binds the listener (failing if the address is taken) and serves
-// requests in the background.
+// /ingest in the background.
 func (r *pyroscopeReceiver) Start(ctx context.Context, host component.Host) error {
-	ln, err := r.cfg.ToListener(ctx)
+	srv, err := r.newServer(ctx, host)
 	if err != nil {
-		return fmt.Errorf("failed to bind to %s: %w", r.cfg.NetAddr.Endpoint, err)
-	}
-	srv, err := r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r.handler())
-	if err != nil {
-		_ = ln.Close()
 		return err
 	}
+	ln, err := r.cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to bind to address %s: %w", r.cfg.NetAddr.Endpoint, err)
+	}
 	r.server = srv
-	r.addr = ln.Addr()
-	r.settings.Logger.Info("Starting Pyroscope ingest server", zap.String("endpoint", ln.Addr().String()))
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		if serveErr := srv.Serve(ln); serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(serveErr))
+	r.settings.Logger.Info("Starting Pyroscope ingest receiver", zap.String("endpoint", ln.Addr().String()))
+	r.shutdownWG.Go(func() {
+		if errHTTP := srv.Serve(ln); errHTTP != nil && !errors.Is(errHTTP, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(errHTTP))
 		}
-	}()
+	})
 	return nil
 }
 
-// Shutdown stops accepting requests and waits for in-flight ones.
+// Shutdown stops the server gracefully, letting in-flight requests finish.
 func (r *pyroscopeReceiver) Shutdown(ctx context.Context) error {
-	if r.server == nil {
-		return nil
+	var err error
+	if r.server != nil {
+		err = r.server.Shutdown(ctx)
 	}
-	err := r.server.Shutdown(ctx)
-	r.wg.Wait()
+	r.shutdownWG.Wait()
 	return err
 }
 
 func (r *pyroscopeReceiver) handleIngest(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s: use POST", req.Method, ingestPath))
+		r.respond.MethodNotAllowed(w, req, http.MethodPost)
 		return
 	}
-	ctx, err := tenant.CheckClientMetadata(req.Context())
+	ctx, err := ingress.CheckTenant(req.Context())
 	if err != nil {
-		r.settings.Logger.Debug("Rejected Pyroscope upload", zap.Int("status", http.StatusBadRequest), zap.String("reason", err.Error()))
-		writeError(w, http.StatusBadRequest, err.Error())
+		r.respond.Reject(w, err)
 		return
 	}
-	in, herr := r.decodeRequest(req)
-	if herr != nil {
-		r.settings.Logger.Debug("Rejected Pyroscope upload", zap.Int("status", herr.status), zap.String("reason", herr.msg))
-		writeError(w, herr.status, herr.msg)
+	in, err := r.decodeRequest(req)
+	if err != nil {
+		r.respond.Reject(w, err)
 		return
 	}
 
@@ -132,21 +127,12 @@ func (r *pyroscopeReceiver) handleIngest(w http.ResponseWriter, req *http.Reques
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ctx = r.obsrep.StartProfilesOp(ctx)
+	ctx = r.obsrecv.StartProfilesOp(ctx)
 	err = r.next.ConsumeProfiles(ctx, in.profiles)
-	r.obsrep.EndProfilesOp(ctx, in.format, n, err)
+	r.obsrecv.EndProfilesOp(ctx, in.format, n, err)
 	if err != nil {
-		if consumererror.IsPermanent(err) {
-			writeError(w, http.StatusBadRequest, "profiles rejected by the pipeline: "+err.Error())
-			return
-		}
-		w.Header().Set("Retry-After", retryAfterSeconds)
-		writeError(w, http.StatusServiceUnavailable, "profiles not accepted, retry later: "+err.Error())
+		r.respond.ConsumerError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	http.Error(w, msg, status)
 }

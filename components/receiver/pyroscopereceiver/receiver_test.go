@@ -11,8 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,11 +20,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/consumer/xconsumer"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 func TestIngestErrors(t *testing.T) {
@@ -148,105 +150,53 @@ func TestIngestSizeLimits(t *testing.T) {
 	})
 }
 
-func TestConsumerErrors(t *testing.T) {
-	cpu := realCPUProfile(t)
-	for name, tc := range map[string]struct {
-		err    error
-		status int
-		retry  string
-		msg    string
-	}{
-		"permanent": {consumererror.NewPermanent(errors.New("bad data")), 400, "", "profiles rejected by the pipeline: Permanent error: bad data\n"},
-		"retryable": {errors.New("queue full"), 503, "5", "profiles not accepted, retry later: queue full\n"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			tr := newTestReceiver(t, consumertest.NewErr(tc.err))
-			rec := tr.do(t, http.MethodPost, "name=a&format=pprof", "", bytes.NewReader(cpu))
-			assert.Equal(t, tc.status, rec.Code)
-			assert.Equal(t, tc.retry, rec.Header().Get("Retry-After"))
-			assert.Equal(t, tc.msg, rec.Body.String())
-		})
-	}
-}
-
-// startReceiver starts a receiver on a random local port through the
-// factory (so the full confighttp stack is in the path).
-func startReceiver(t *testing.T, next xconsumer.Profiles, mutate ...func(*Config)) (*pyroscopeReceiver, string) {
-	t.Helper()
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
-	for _, m := range mutate {
-		m(cfg)
-	}
-	rcv, err := createProfiles(context.Background(), receivertest.NewNopSettings(typ), cfg, next)
-	require.NoError(t, err)
-	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	r := rcv.(*pyroscopeReceiver)
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
-	return r, "http://" + r.addr.String()
+// The status policy is the ingress core's (see its tests): this is the
+// wiring, a refusal by the pipeline is answered with it.
+func TestConsumerErrorAnswered(t *testing.T) {
+	tr := newTestReceiver(t, consumertest.NewErr(errors.New("queue full")))
+	rec := tr.do(t, http.MethodPost, "name=a&format=pprof", "", bytes.NewReader(realCPUProfile(t)))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, ingress.RetryAfterSeconds, rec.Header().Get("Retry-After"))
+	assert.Equal(t, "the pipeline refused the profiles, retry later: queue full\n", rec.Body.String())
 }
 
 func TestTenantMetadataInContext(t *testing.T) {
-	var mu sync.Mutex
-	var tenants [][]string
-	var profiles []pprofile.Profiles
-	next, err := xconsumer.NewProfiles(func(ctx context.Context, pd pprofile.Profiles) error {
-		mu.Lock()
-		defer mu.Unlock()
-		tenants = append(tenants, client.FromContext(ctx).Metadata.Get("X-Scope-OrgID"))
-		profiles = append(profiles, pd)
-		return nil
-	})
-	require.NoError(t, err)
-	_, base := startReceiver(t, next, func(c *Config) { c.IncludeMetadata = true })
+	sink := new(consumertest.ProfilesSink)
+	tr := newTestReceiver(t, sink, func(c *Config) { c.IncludeMetadata = true })
 
 	body, ct := pyroscopeGoBody(t, realCPUProfile(t), nil, nil)
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/ingest?"+pyroscopeGoQuery("app{env=dev}", time.Unix(1_700_000_000, 0), time.Unix(1_700_000_015, 0), 100, "samples", "sum"), body)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("X-Scope-OrgID", "team-a")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	respBody, _ := io.ReadAll(resp.Body)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(respBody))
-	assert.Empty(t, respBody)
+	rec := tr.do(t, http.MethodPost, pyroscopeGoQuery("app{env=dev}", time.Unix(1_700_000_000, 0), time.Unix(1_700_000_015, 0), 100, "samples", "sum"), ct, body, "X-Scope-OrgID", "team-a")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Empty(t, rec.Body.String())
 
 	// Without the header: no tenant in the metadata.
-	resp, err = http.Post(base+"/ingest?name=app", "text/plain", strings.NewReader("a;b 1\n"))
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rec = tr.do(t, http.MethodPost, "name=app", "text/plain", strings.NewReader("a;b 1\n"))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, [][]string{{"team-a"}, nil}, tenants)
-	assert.Equal(t, "app", resourceAttrs(profiles[0])["service.name"])
+	require.Len(t, sink.AllProfiles(), 2)
+	assert.Equal(t, []string{"team-a"}, client.FromContext(sink.Contexts()[0]).Metadata.Get("X-Scope-OrgID"))
+	assert.Nil(t, client.FromContext(sink.Contexts()[1]).Metadata.Get("X-Scope-OrgID"))
+	assert.Equal(t, "app", resourceAttrs(sink.AllProfiles()[0])["service.name"])
 }
 
 func TestServerContentEncodingAndLimits(t *testing.T) {
 	sink := new(consumertest.ProfilesSink)
-	_, base := startReceiver(t, sink, func(c *Config) { c.MaxRequestBodySize = 2048 })
+	tr := newTestReceiver(t, sink, func(c *Config) { c.MaxRequestBodySize = 2048 })
 
 	post := func(body []byte, encoding string) (int, string) {
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/ingest?name=enc.cpu", bytes.NewReader(body))
-		require.NoError(t, err)
+		var headers []string
 		if encoding != "" {
-			req.Header.Set("Content-Encoding", encoding)
+			headers = []string{"Content-Encoding", encoding}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		require.NoError(t, resp.Body.Close())
-		return resp.StatusCode, string(b)
+		rec := tr.do(t, http.MethodPost, "name=enc.cpu", "", bytes.NewReader(body), headers...)
+		return rec.Code, rec.Body.String()
 	}
 
 	// Content-Encoding: gzip is decoded by confighttp.
 	code, msg := post(gzipBytes(t, []byte("main;f 3\n")), "gzip")
 	require.Equal(t, http.StatusOK, code, msg)
 	require.Len(t, sink.AllProfiles(), 1)
-	assert.Equal(t, flameGraph{"samples/count": {"main;f": 3}, "cpu/nanoseconds": {"main;f": 30_000_000}}, otlpFlameGraph(t, sink.AllProfiles()[0]))
+	assert.Equal(t, pprofcompare.Flame{"samples/count": {"main;f": 3}, "cpu/nanoseconds": {"main;f": 30_000_000}}, pprofcompare.FromOTLP(sink.AllProfiles()[0]))
 
 	// Over the limit as sent.
 	code, msg = post([]byte(strings.Repeat("a;b 1\n", 400)), "")
@@ -259,11 +209,21 @@ func TestServerContentEncodingAndLimits(t *testing.T) {
 	assert.Equal(t, "request body exceeds the limit of 2048 bytes\n", msg)
 
 	// Unknown path.
-	resp, err := http.Post(base+"/other", "text/plain", strings.NewReader("x"))
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/other", strings.NewReader("x"))
+	rec := httptest.NewRecorder()
+	tr.h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code)
 	assert.Len(t, sink.AllProfiles(), 1)
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
 }
 
 func TestStartFailsWhenPortTaken(t *testing.T) {
@@ -276,7 +236,7 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	err = r.Start(context.Background(), componenttest.NewNopHost())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), fmt.Sprintf("failed to bind to %s", ln.Addr()))
+	assert.Contains(t, err.Error(), fmt.Sprintf("failed to bind to address %s", ln.Addr()))
 	require.NoError(t, r.Shutdown(context.Background()))
 }
 
@@ -291,11 +251,11 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	require.NoError(t, err)
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
+	cfg.NetAddr.Endpoint = freeAddr(t)
 	rcv, err := createProfiles(context.Background(), receivertest.NewNopSettings(typ), cfg, next)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	base := "http://" + rcv.(*pyroscopeReceiver).addr.String()
+	base := "http://" + cfg.NetAddr.Endpoint
 
 	done := make(chan int)
 	go func() {
@@ -318,4 +278,14 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	close(release)
 	assert.Equal(t, http.StatusOK, <-done)
 	require.NoError(t, <-shut)
+}
+
+// Start without a host (as some tests and tools call it) must not panic.
+func TestStartWithoutHost(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeAddr(t)
+	r, err := newReceiver(cfg, receivertest.NewNopSettings(typ), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), nil))
+	require.NoError(t, r.Shutdown(context.Background()))
 }

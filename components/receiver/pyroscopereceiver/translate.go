@@ -105,11 +105,11 @@ func translatePprof(p *profile.Profile, res resourceInfo, scope scopeInfo, start
 func fillResource(attrs pcommon.Map, res resourceInfo) {
 	attrs.EnsureCapacity(len(res.Key.Labels) + 3)
 	for _, l := range res.Key.Labels {
-		k := l.Key
+		k := l.name
 		if k == sessionIDLabel {
 			k = attrSessionID
 		}
-		attrs.PutStr(k, l.Value)
+		attrs.PutStr(k, l.value)
 	}
 	if res.SpyName != "" {
 		attrs.PutStr(attrSpyName, res.SpyName)

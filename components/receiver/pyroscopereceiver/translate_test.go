@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pprofile"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
 
 type synthSample struct {
@@ -69,11 +71,11 @@ func synthProfile(types []string, samples []synthSample) *profile.Profile {
 func requireSameProfile(t *testing.T, in *profile.Profile, out pprofile.Profiles) {
 	t.Helper()
 	requireDictionaryValid(t, out)
-	inFG := pprofFlameGraph(in)
-	outFG := otlpFlameGraph(t, out)
+	inFG := pprofcompare.FromPprof(in)
+	outFG := pprofcompare.FromOTLP(out)
 	require.Equal(t, inFG, outFG, "flame graphs differ")
-	require.Equal(t, inFG.totals(), outFG.totals())
-	require.Equal(t, pprofSampleFingerprints(in), otlpSampleFingerprints(t, out), "samples differ")
+	require.Equal(t, inFG.Totals(), outFG.Totals())
+	requireSameSamples(t, in, out)
 	// One Profile per sample type, in order, with period/time/duration.
 	profs := out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles()
 	require.Equal(t, len(in.SampleType), profs.Len())
@@ -128,7 +130,7 @@ func TestIngestPprofRawCPU(t *testing.T) {
 			requireSameProfile(t, in, out)
 			// The burn functions must be visible in the flame graph.
 			found := false
-			for stack := range otlpFlameGraph(t, out)["cpu/nanoseconds"] {
+			for stack := range pprofcompare.FromOTLP(out)["cpu/nanoseconds"] {
 				if bytes.Contains([]byte(stack), []byte("pyroscopereceiver.burnA")) {
 					found = true
 				}
@@ -322,10 +324,10 @@ func TestPrevProfileDelta(t *testing.T) {
 		{stack: []string{"main", "a"}, values: []int64{4, 400, 0, 0}, labels: map[string][]string{"k": {"v"}}}, // other labels: no prev
 	})
 	want := map[string]map[string]int64{
-		"alloc_objects/count": {"main;a": 5 + 4, "main;b": 0, "main;d": 3},
-		"alloc_space/bytes":   {"main;a": 600 + 400, "main;b": 0, "main;d": 300},
-		"inuse_objects/count": {"main;a": 2, "main;b": 5, "main;d": 3},
-		"inuse_space/bytes":   {"main;a": 200, "main;b": 500, "main;d": 300},
+		"alloc_objects/count": {"main;a": 5, "main;a {k=v}": 4, "main;b": 0, "main;d": 3},
+		"alloc_space/bytes":   {"main;a": 600, "main;a {k=v}": 400, "main;b": 0, "main;d": 300},
+		"inuse_objects/count": {"main;a": 2, "main;a {k=v}": 0, "main;b": 5, "main;d": 3},
+		"inuse_space/bytes":   {"main;a": 200, "main;a {k=v}": 0, "main;b": 500, "main;d": 300},
 	}
 	run := func(t *testing.T, stc map[string]*upstream.SampleType, want map[string]map[string]int64, samples int) {
 		t.Helper()
@@ -336,7 +338,7 @@ func TestPrevProfileDelta(t *testing.T) {
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		out := sink.AllProfiles()[0]
 		requireDictionaryValid(t, out)
-		assert.Equal(t, flameGraph(want), otlpFlameGraph(t, out))
+		assert.Equal(t, pprofcompare.Flame(want), pprofcompare.FromOTLP(out))
 		assert.Equal(t, samples, out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0).Samples().Len())
 	}
 	t.Run("default cumulative types", func(t *testing.T) { run(t, nil, want, 4) })
@@ -351,7 +353,7 @@ func TestPrevProfileDelta(t *testing.T) {
 	t.Run("config says nothing is cumulative", func(t *testing.T) {
 		// pyroscope-go >= 0.5 (godeltaprof) marks every type non-cumulative:
 		// prev_profile is then ignored.
-		run(t, map[string]*upstream.SampleType{"alloc_objects": {}, "alloc_space": {}}, pprofFlameGraph(cur), 5)
+		run(t, map[string]*upstream.SampleType{"alloc_objects": {}, "alloc_space": {}}, pprofcompare.FromPprof(cur), 5)
 	})
 	t.Run("counter reset clamps at zero", func(t *testing.T) {
 		small := synthProfile([]string{"contentions", "delay"}, []synthSample{{stack: []string{"main", "lock"}, values: []int64{1, 10}}})
@@ -362,8 +364,8 @@ func TestPrevProfileDelta(t *testing.T) {
 		require.NoError(t, subtractPrevious(small, big, func(string) bool { return true }))
 		assert.Empty(t, small.Sample)
 		require.NoError(t, subtractPrevious(big, synthProfile([]string{"contentions", "delay"}, []synthSample{{stack: []string{"main", "lock"}, values: []int64{1, 10}}}), func(string) bool { return true }))
-		assert.Equal(t, map[string]int64{"main;lock": 4, "main;other": 2}, pprofFlameGraph(big)["contentions/count"])
-		assert.Equal(t, map[string]int64{"main;lock": 40, "main;other": 20}, pprofFlameGraph(big)["delay/count"])
+		assert.Equal(t, map[string]int64{"main;lock": 4, "main;other": 2}, pprofcompare.FromPprof(big)["contentions/count"])
+		assert.Equal(t, map[string]int64{"main;lock": 40, "main;other": 20}, pprofcompare.FromPprof(big)["delay/count"])
 	})
 }
 
@@ -394,7 +396,7 @@ func TestIngestFoldedHTTP(t *testing.T) {
 		query    string
 		body     []byte
 		headers  []string
-		wantFG   flameGraph
+		wantFG   pprofcompare.Flame
 		wantName string
 		period   int64
 		ptype    string
@@ -402,25 +404,25 @@ func TestIngestFoldedHTTP(t *testing.T) {
 		{
 			name: "no format, cpu suffix", query: "name=py.cpu&sampleRate=100&spyName=pyspy",
 			body:   []byte(folded),
-			wantFG: flameGraph{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
+			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
 			period: 10_000_000, ptype: "cpu", wantName: "py",
 		},
 		{
 			name: "format=folded, gzip magic, 250 Hz", query: "name=py&format=folded&sampleRate=250",
 			body:   gzipBytes(t, []byte(folded)),
-			wantFG: flameGraph{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 208_000_000, "main;work": 32_000_000}},
+			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 208_000_000, "main;work": 32_000_000}},
 			period: 4_000_000, ptype: "cpu", wantName: "py",
 		},
 		{
 			name: "inuse_space by units", query: "name=rb&units=bytes&aggregationType=average",
 			body:   []byte(folded),
-			wantFG: flameGraph{"inuse_space/bytes": {"main;work;compute": 52, "main;work": 8}},
+			wantFG: pprofcompare.Flame{"inuse_space/bytes": {"main;work;compute": 52, "main;work": 8}},
 			ptype:  "space", wantName: "rb",
 		},
 		{
 			name: "wall suffix", query: "name=rb.wall&sampleRate=100",
 			body:   []byte(folded),
-			wantFG: flameGraph{"samples/count": {"main;work;compute": 52, "main;work": 8}, "wall/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
+			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "wall/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
 			period: 10_000_000, ptype: "wall", wantName: "rb",
 		},
 	}
@@ -433,7 +435,7 @@ func TestIngestFoldedHTTP(t *testing.T) {
 			require.Len(t, sink.AllProfiles(), 1)
 			out := sink.AllProfiles()[0]
 			requireDictionaryValid(t, out)
-			assert.Equal(t, tt.wantFG, otlpFlameGraph(t, out))
+			assert.Equal(t, tt.wantFG, pprofcompare.FromOTLP(out))
 			assert.Equal(t, tt.wantName, resourceAttrs(out)["service.name"])
 			prof := out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0)
 			assert.Equal(t, tt.period, prof.Period())
@@ -468,8 +470,8 @@ func TestOutputRoundTripsThroughOTLPProto(t *testing.T) {
 	back, err := (&pprofile.ProtoUnmarshaler{}).UnmarshalProfiles(buf)
 	require.NoError(t, err)
 	requireDictionaryValid(t, back)
-	assert.Equal(t, pprofFlameGraph(in), otlpFlameGraph(t, back))
-	assert.Equal(t, pprofSampleFingerprints(in), otlpSampleFingerprints(t, back))
+	assert.Equal(t, pprofcompare.FromPprof(in), pprofcompare.FromOTLP(back))
+	requireSameSamples(t, in, back)
 	assert.Equal(t, map[string]any{"service.name": "svc", "pyroscope.app_name": "svc.alloc_space", "pyroscope.spy_name": "gospy"}, resourceAttrs(back))
 }
 
