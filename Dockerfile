@@ -2,6 +2,12 @@
 # Stage 1 builds the distribution with ocb exactly as `make build` does.
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
+# Modules first, in their own layer: an edit anywhere else in the tree
+# keeps the download cache.
+COPY go.mod go.sum go.work go.work.sum ./
+COPY cmd/otelcol-gatewayz/go.mod cmd/otelcol-gatewayz/go.sum cmd/otelcol-gatewayz/
+COPY internal/tools/go.mod internal/tools/go.sum internal/tools/
+RUN go mod download && cd internal/tools && GOWORK=off go mod download
 COPY . .
 RUN make build
 
@@ -20,5 +26,5 @@ USER 10001:10001
 EXPOSE 4317 4318 3100 4040 13133
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD wget -q -O /dev/null http://127.0.0.1:13133/ || exit 1
-ENTRYPOINT ["/usr/local/bin/otelcol-gatewayz", "--feature-gates=service.profilesSupport"]
+ENTRYPOINT ["/usr/local/bin/otelcol-gatewayz"]
 CMD ["--config=/etc/otelcol-gatewayz/gateway.yaml"]

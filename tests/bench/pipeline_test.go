@@ -4,7 +4,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,9 +13,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
 	"github.com/gatewayz/otelcol-gatewayz/tests/scenario"
@@ -72,12 +68,7 @@ func BenchmarkPipeline(b *testing.B) {
 				pid = c.Pid()
 			}
 			exports := buildExports(exportsPerRound)
-			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			client := ptraceotlp.NewGRPCClient(conn)
+			client := harness.DialOTLP(b, addr)
 			perRound := exportsPerRound * requestsPerExport * scenario.SpansPerRequest
 
 			send(b, client, exports[:10]) // warm-up: connections, caches
@@ -106,13 +97,12 @@ func buildExports(n int) []ptraceotlp.ExportRequest {
 	return out
 }
 
-func send(b *testing.B, client ptraceotlp.GRPCClient, exports []ptraceotlp.ExportRequest) {
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "X-Scope-OrgID", "bench")
+func send(b *testing.B, client *harness.OTLPConn, exports []ptraceotlp.ExportRequest) {
 	errs := make(chan error, senders)
 	for w := 0; w < senders; w++ {
 		go func(w int) {
 			for i := w; i < len(exports); i += senders {
-				if _, err := client.Export(ctx, exports[i]); err != nil {
+				if err := client.ExportTraces("bench", exports[i]); err != nil {
 					errs <- err
 					return
 				}

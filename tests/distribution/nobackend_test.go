@@ -1,18 +1,14 @@
 package distribution
 
 import (
-	"bytes"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
 )
@@ -28,22 +24,18 @@ func TestStaysUpWithoutBackends(t *testing.T) {
 		"PYROSCOPE_OTLP_ENDPOINT": "127.0.0.1:1",
 	}})
 
+	// Both receivers must take data while every exporter fails: the
+	// sending queues hold it. No tenant: the default applies.
 	td := ptrace.NewTraces()
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	sp.SetTraceID(pcommon.TraceID{1, 2, 3})
 	sp.SetSpanID(pcommon.SpanID{4, 5, 6})
 	sp.SetName("GET /health")
-	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	resp, err := http.Post(gw.OTLPHTTP+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("OTLP/HTTP answered %d with every backend down; the queue should take the data", resp.StatusCode)
-	}
+	harness.SendTraces(t, gw.OTLPGRPC, "", td)
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("backend down")
+	harness.SendLogs(t, gw.OTLPHTTP, "", ld)
 
-	sendLog(t, gw.OTLPHTTP)
 	// Remote write retries silently inside each export for its whole timeout
 	// (EXPORT_RETRY_MAX_ELAPSED), so only the OTLP exporters are expected to
 	// have said something within the test's time.
@@ -69,20 +61,5 @@ func TestStaysUpWithoutBackends(t *testing.T) {
 	}
 	if !strings.Contains(gw.Logs(), "Shutdown complete") {
 		t.Error("no 'Shutdown complete' after SIGTERM")
-	}
-}
-
-func sendLog(t *testing.T, baseURL string) {
-	t.Helper()
-	ld := plog.NewLogs()
-	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("backend down")
-	body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	resp, err := http.Post(baseURL+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("OTLP/HTTP logs answered %d with every backend down", resp.StatusCode)
 	}
 }

@@ -38,7 +38,7 @@ func TestAgentForwardsToGateway(t *testing.T) {
 	_ = agent
 
 	sc := scenario.Scenario{Requests: 6, FailEvery: 3, Start: time.Now().Add(-time.Minute)}
-	sendTracesGRPC(t, agentEnv["OTLP_GRPC_ENDPOINT"], spanTenant, sc.Traces())
+	harness.SendTraces(t, agentEnv["OTLP_GRPC_ENDPOINT"], spanTenant, sc.Traces())
 
 	tid := scenario.TraceID(99)
 	line := fmt.Sprintf(`{"timestamp":"2026-11-27T10:00:00.123456789Z","level":"error","message":"provider timeout","trace_id":"%s","span_id":"%s"}`,
@@ -47,17 +47,7 @@ func TestAgentForwardsToGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	harness.Eventually(t, 30*time.Second, func() error {
-		if n := gw.Tempo.SpanCount(); n != sc.SpanCount() {
-			return fmt.Errorf("tempo has %d spans, want %d", n, sc.SpanCount())
-		}
-		return nil
-	})
-	for _, r := range gw.Tempo.Requests() {
-		if r.Tenant() != spanTenant {
-			t.Errorf("tempo request tenant %q, want %q", r.Tenant(), spanTenant)
-		}
-	}
+	gw.Tempo.WaitSpans(t, sc.SpanCount(), spanTenant)
 
 	var got plog.LogRecord
 	var res pcommon.Map

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"math"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -17,11 +15,11 @@ import (
 	"github.com/gatewayz/otelcol-gatewayz/tests/scenario"
 )
 
+// The tenants the scenario is sent as; pushes of other tests use them too.
 const (
-	defaultTenant = "gatewayz-default"
-	spanTenant    = "acme"
-	logTenant     = "globex"
-	dataPath      = "/internal/data-metrics"
+	defaultTenant = harness.ScenarioDefaultTenant
+	spanTenant    = harness.ScenarioSpanTenant
+	logTenant     = harness.ScenarioLogTenant
 )
 
 // TestGatewayPipeline runs the whole gateway config against a real
@@ -35,100 +33,68 @@ func TestGatewayPipeline(t *testing.T) {
 }
 
 func testGatewayPipeline(t *testing.T, tenantLabel bool) {
-	backend := httptest.NewServer(fakeBackend(dataPath))
-	defer backend.Close()
-	env := map[string]string{
-		"TENANT_ID":                 defaultTenant,
-		"FASTAPI_TARGET":            strings.TrimPrefix(backend.URL, "http://"),
-		"FASTAPI_DATA_METRICS_PATH": dataPath,
-		"DEPLOYMENT_ENV":            "staging",
-	}
+	env := map[string]string{"DEPLOYMENT_ENV": "staging"}
 	if tenantLabel {
 		env["DERIVE_PROCESSORS"] = "[attributes/tenant]"
 	}
-	gw := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: env})
-	prom := gw.Prometheus
-
 	sc := scenario.Scenario{Requests: 40, FailEvery: 5, Start: time.Now().Add(-time.Minute)}
-	td := sc.Traces()
-	sent := ptrace.NewTraces()
-	td.CopyTo(sent)
-	sendTracesGRPC(t, gw.OTLPGRPC, spanTenant, td)
-	sentAt := time.Now()
-	sendLogsHTTP(t, gw.OTLPHTTP, logTenant, sc.Logs())
-	sendMetricsHTTP(t, gw.OTLPHTTP, spanTenant, pushedGauge("acme_pushed_gauge", 3))
+	gw := harness.StartScenarioGateway(t, sc, harness.GatewayOptions{Env: env})
+	prom := gw.Prometheus
+	harness.SendMetrics(t, gw.OTLPHTTP, spanTenant, pushedGauge("acme_pushed_gauge", 3))
 
-	total := float64(sc.SpanCount())
-	var arrivalToQueryable time.Duration
-	harness.Eventually(t, 60*time.Second, func() error {
-		v, err := prom.QueryValue(`sum(traces_spanmetrics_calls_total)`)
-		if err != nil {
-			return err
-		}
-		if v != total {
-			return fmt.Errorf("calls %v, want %v", v, total)
-		}
-		arrivalToQueryable = time.Since(sentAt)
-		return nil
-	})
-	t.Logf("spans sent %d (%d requests, %d failed); span metrics queryable %s after the export returned",
-		sc.SpanCount(), sc.Requests, sc.Failures(), arrivalToQueryable.Round(10*time.Millisecond))
+	n, failed, total := float64(sc.Requests), float64(sc.Failures()), float64(sc.SpanCount())
 
 	t.Run("span metric call counts equal spans sent", func(t *testing.T) {
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-api"})`, float64(3*sc.Requests))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{service="gatewayz-router"})`, float64(2*sc.Requests))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"})`, float64(2*sc.Failures()))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", http_route="/v1/chat/completions", http_response_status_code="502"})`, float64(sc.Failures()))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="openai", gen_ai_request_model="gpt-4o"})`, float64(sc.Requests/2))
-		expectValue(t, prom, `sum(traces_spanmetrics_calls_total{gen_ai_system="anthropic", gen_ai_request_model="claude-3-5-sonnet"})`, float64(sc.Requests/2))
-		// The connector's own name for the label must not leak through.
-		expectCount(t, prom, `traces_spanmetrics_calls_total{service_name!=""}`, 0)
+		prom.Expect(t, harness.PromQL{
+			`sum(traces_spanmetrics_calls_total{service="gatewayz-api"})`:                                                                           harness.Value(3 * n),
+			`sum(traces_spanmetrics_calls_total{service="gatewayz-router"})`:                                                                        harness.Value(2 * n),
+			`sum(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"})`:                                                                  harness.Value(2 * failed),
+			`sum(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER", http_route="/v1/chat/completions", http_response_status_code="502"})`: harness.Value(failed),
+			`sum(traces_spanmetrics_calls_total{gen_ai_system="openai", gen_ai_request_model="gpt-4o"})`:                                            harness.Value(n / 2),
+			`sum(traces_spanmetrics_calls_total{gen_ai_system="anthropic", gen_ai_request_model="claude-3-5-sonnet"})`:                              harness.Value(n / 2),
+			// The connector's own name for the label must not leak through.
+			`traces_spanmetrics_calls_total{service_name!=""}`: harness.Series(0),
+		})
 	})
 
 	t.Run("latency histogram is in seconds under Tempo's names", func(t *testing.T) {
-		sel := `{service="gatewayz-api", span_kind="SPAN_KIND_SERVER"}`
-		expectValue(t, prom, `sum(traces_spanmetrics_latency_count`+sel+`)`, float64(sc.Requests))
-		expectClose(t, prom, `sum(traces_spanmetrics_latency_sum`+sel+`)`, scenario.ServerLatency.Seconds()*float64(sc.Requests))
-		// 300 ms spans sit in the (0.25, 0.5] bucket.
-		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.25"})`, 0)
-		expectValue(t, prom, `sum(traces_spanmetrics_latency_bucket`+strings.TrimSuffix(sel, "}")+`, le="0.5"})`, float64(sc.Requests))
-		expectCount(t, prom, `{__name__=~"traces_spanmetrics_duration.*|traces_span_metrics_.*|traces_spanmetrics_latency_seconds.*"}`, 0)
+		const sel = `service="gatewayz-api", span_kind="SPAN_KIND_SERVER"`
+		prom.Expect(t, harness.PromQL{
+			`sum(traces_spanmetrics_latency_count{` + sel + `})`: harness.Value(n),
+			`sum(traces_spanmetrics_latency_sum{` + sel + `})`:   harness.Approx(scenario.ServerLatency.Seconds() * n),
+			// 300 ms spans sit in the (0.25, 0.5] bucket.
+			`sum(traces_spanmetrics_latency_bucket{` + sel + `, le="0.25"})`:                                          harness.Value(0),
+			`sum(traces_spanmetrics_latency_bucket{` + sel + `, le="0.5"})`:                                           harness.Value(n),
+			`{__name__=~"traces_spanmetrics_duration.*|traces_span_metrics_.*|traces_spanmetrics_latency_seconds.*"}`: harness.Series(0),
+		})
 	})
 
 	t.Run("service graph edges and virtual provider nodes", func(t *testing.T) {
-		perProvider := float64(sc.Requests / 2)
-		failedPerProvider := float64(sc.Failures() / 2)
-		harness.Eventually(t, 30*time.Second, func() error {
-			return valueIs(prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="openai"})`, perProvider)
+		prom.Expect(t, harness.PromQL{
+			`sum(traces_service_graph_request_total{client="gatewayz-api", server="openai"})`:           harness.Value(n / 2),
+			`sum(traces_service_graph_request_total{client="gatewayz-api", server="anthropic"})`:        harness.Value(n / 2),
+			`sum(traces_service_graph_request_total{client="gatewayz-api", server="gatewayz-router"})`:  harness.Value(n),
+			`sum(traces_service_graph_request_total{client="gatewayz-router", server="redis"})`:         harness.Value(n),
+			`sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="openai"})`:    harness.Value(failed / 2),
+			`sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="anthropic"})`: harness.Value(failed / 2),
+			`traces_service_graph_request_failed_total{server="gatewayz-router"}`:                       harness.Series(0),
+			// A paired edge has both sides' latency; Grafana reads seconds.
+			`sum(traces_service_graph_request_server_seconds_count{client="gatewayz-api", server="gatewayz-router"})`: harness.Value(n),
+			`sum(traces_service_graph_request_server_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`:   harness.Approx(0.010 * n),
+			`sum(traces_service_graph_request_client_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`:   harness.Approx(0.012 * n),
 		})
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="anthropic"})`, perProvider)
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.Requests))
-		expectValue(t, prom, `sum(traces_service_graph_request_total{client="gatewayz-router", server="redis"})`, float64(sc.Requests))
-		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="openai"})`, failedPerProvider)
-		expectValue(t, prom, `sum(traces_service_graph_request_failed_total{client="gatewayz-api", server="anthropic"})`, failedPerProvider)
-		expectCount(t, prom, `traces_service_graph_request_failed_total{server="gatewayz-router"}`, 0)
-		// A paired edge has both sides' latency; Grafana reads seconds.
-		expectValue(t, prom, `sum(traces_service_graph_request_server_seconds_count{client="gatewayz-api", server="gatewayz-router"})`, float64(sc.Requests))
-		expectClose(t, prom, `sum(traces_service_graph_request_server_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.010*float64(sc.Requests))
-		expectClose(t, prom, `sum(traces_service_graph_request_client_seconds_sum{client="gatewayz-api", server="gatewayz-router"})`, 0.012*float64(sc.Requests))
 	})
 
 	t.Run("token sums equal the tokens sent", func(t *testing.T) {
-		in := map[string]int{}
-		out := map[string]int{}
-		for i := 0; i < sc.Requests; i++ {
-			system, _ := sc.Provider(i)
-			in[system] += sc.InputTokens(i)
-			out[system] += sc.OutputTokens(i)
-		}
-		harness.Eventually(t, 30*time.Second, func() error {
-			return valueIs(prom, `sum(gen_ai_client_token_usage_input_total)`, float64(in["openai"]+in["anthropic"]))
+		openaiIn, openaiOut := sc.Tokens("openai")
+		anthropicIn, anthropicOut := sc.Tokens("anthropic")
+		prom.Expect(t, harness.PromQL{
+			`sum(gen_ai_client_token_usage_input_total{gen_ai_system="openai"})`:        harness.Value(float64(openaiIn)),
+			`sum(gen_ai_client_token_usage_output_total{gen_ai_system="openai"})`:       harness.Value(float64(openaiOut)),
+			`sum(gen_ai_client_token_usage_input_total{gen_ai_system="anthropic"})`:     harness.Value(float64(anthropicIn)),
+			`sum(gen_ai_client_token_usage_output_total{gen_ai_system="anthropic"})`:    harness.Value(float64(anthropicOut)),
+			`sum(gen_ai_client_token_usage_input_total{gen_ai_request_model="gpt-4o"})`: harness.Value(float64(openaiIn)),
 		})
-		for _, system := range []string{"openai", "anthropic"} {
-			expectValue(t, prom, fmt.Sprintf(`sum(gen_ai_client_token_usage_input_total{gen_ai_system=%q})`, system), float64(in[system]))
-			expectValue(t, prom, fmt.Sprintf(`sum(gen_ai_client_token_usage_output_total{gen_ai_system=%q})`, system), float64(out[system]))
-		}
-		expectValue(t, prom, `sum(gen_ai_client_token_usage_input_total{gen_ai_request_model="gpt-4o"})`, float64(in["openai"]))
 	})
 
 	t.Run("exemplars carry trace ids that were sent", func(t *testing.T) {
@@ -154,20 +120,18 @@ func testGatewayPipeline(t *testing.T, tenantLabel bool) {
 	})
 
 	t.Run("scraped backend series carry their job labels", func(t *testing.T) {
-		harness.Eventually(t, 30*time.Second, func() error {
-			return valueIs(prom, `sum(gatewayz_http_requests_total{job="gatewayz_production"})`, 50)
-		})
-		harness.Eventually(t, 30*time.Second, func() error {
-			return valueIs(prom, `gatewayz_models_available{job="gatewayz_data_metrics_production"}`, 117)
-		})
-		expectValue(t, prom, `gatewayz_http_requests_total{job="gatewayz_production", route="/v1/chat/completions", status="502"}`, 8)
-		// The receiver reports the unreachable Redis exporter as down.
-		harness.Eventually(t, 30*time.Second, func() error {
-			return valueIs(prom, `up{job="redis_exporter"}`, 0)
+		prom.Expect(t, harness.PromQL{
+			`sum(gatewayz_http_requests_total{job="gatewayz_production"})`:                                        harness.Value(harness.FakeFastAPIRequests),
+			`gatewayz_http_requests_total{job="gatewayz_production", route="/v1/chat/completions", status="502"}`: harness.Value(harness.FakeFastAPIFailedRequests),
+			`gatewayz_models_available{job="gatewayz_data_metrics_production"}`:                                   harness.Value(harness.FakeFastAPIModels),
+			// The receiver reports the unreachable Redis exporter as down.
+			`up{job="redis_exporter"}`: harness.Value(0),
 		})
 	})
 
 	t.Run("every remote write carries the right X-Scope-OrgID", func(t *testing.T) {
+		// The pushed gauge is the last write this test waits for.
+		prom.Expect(t, harness.PromQL{`acme_pushed_gauge`: harness.Value(3)})
 		writes := prom.Writes()
 		if len(writes) == 0 {
 			t.Fatal("no remote writes recorded")
@@ -202,31 +166,29 @@ func testGatewayPipeline(t *testing.T, tenantLabel bool) {
 		}
 		if tenantLabel {
 			// The source tenant of span-derived metrics survives as a label.
-			expectValue(t, prom, `sum(traces_spanmetrics_calls_total{tenant="acme"})`, total)
-			expectValue(t, prom, `sum(traces_service_graph_request_total{client_tenant="acme"})`, float64(3*sc.Requests))
+			prom.Expect(t, harness.PromQL{
+				`sum(traces_spanmetrics_calls_total{tenant="acme"})`: harness.Value(total),
+				// Every edge but the one from the virtual "user", which has no
+				// client span to take a tenant from.
+				`sum(traces_service_graph_request_total{client_tenant="acme"})`: harness.Value((scenario.EdgesPerRequest - 1) * n),
+			})
 		} else {
-			expectCount(t, prom, `{__name__=~"traces_spanmetrics_calls_total|traces_service_graph_request_total", tenant=~".+"}`, 0)
-			expectCount(t, prom, `traces_service_graph_request_total{client_tenant=~".+"}`, 0)
+			prom.Expect(t, harness.PromQL{
+				`{__name__=~"traces_spanmetrics_calls_total|traces_service_graph_request_total", tenant=~".+"}`: harness.Series(0),
+				`traces_service_graph_request_total{client_tenant=~".+"}`:                                       harness.Series(0),
+			})
 		}
 	})
 
 	t.Run("all spans reach Tempo unchanged with the sender's tenant", func(t *testing.T) {
-		harness.Eventually(t, 30*time.Second, func() error {
-			if n := gw.Tempo.SpanCount(); n != sc.SpanCount() {
-				return fmt.Errorf("tempo has %d spans, want %d", n, sc.SpanCount())
-			}
-			return nil
-		})
+		gw.Tempo.WaitSpans(t, sc.SpanCount(), spanTenant)
 		got := map[string]string{}
 		for _, r := range gw.Tempo.Requests() {
-			if r.Tenant() != spanTenant {
-				t.Errorf("tempo request tenant %q, want %q", r.Tenant(), spanTenant)
-			}
 			for k, v := range flattenSpans(r.Traces) {
 				got[k] = v
 			}
 		}
-		want := flattenSpans(sent)
+		want := flattenSpans(sc.Traces())
 		if len(got) != len(want) {
 			t.Fatalf("tempo has %d distinct spans, want %d", len(got), len(want))
 		}
@@ -313,48 +275,6 @@ func expectAttr(t *testing.T, attrs pcommon.Map, key, want string) {
 	v, ok := attrs.Get(key)
 	if !ok || v.AsString() != want {
 		t.Errorf("resource attribute %s = %q (present %v), want %q", key, v.AsString(), ok, want)
-	}
-}
-
-func valueIs(prom *harness.Prometheus, q string, want float64) error {
-	v, err := prom.QueryValue(q)
-	if err != nil {
-		return err
-	}
-	if v != want {
-		return fmt.Errorf("%s = %v, want %v", q, v, want)
-	}
-	return nil
-}
-
-func expectValue(t *testing.T, prom *harness.Prometheus, q string, want float64) {
-	t.Helper()
-	if err := valueIs(prom, q, want); err != nil {
-		t.Error(err)
-	}
-}
-
-func expectClose(t *testing.T, prom *harness.Prometheus, q string, want float64) {
-	t.Helper()
-	v, err := prom.QueryValue(q)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	if math.Abs(v-want) > 1e-6*math.Max(1, want) {
-		t.Errorf("%s = %v, want %v", q, v, want)
-	}
-}
-
-func expectCount(t *testing.T, prom *harness.Prometheus, q string, want int) {
-	t.Helper()
-	s, err := prom.Query(q)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	if len(s) != want {
-		t.Errorf("%s returned %d series, want %d: %v", q, len(s), want, s)
 	}
 }
 

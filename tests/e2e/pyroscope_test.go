@@ -26,11 +26,8 @@ import (
 	"github.com/grafana/pyroscope-go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pprofile"
-	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
+	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
 )
 
@@ -95,7 +92,7 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 	var sessionID string
 	wantRP, wantSamples := 0, 0
 	wantPerUpload := []string{}
-	want := flame{}
+	want := pprofcompare.Flame{}
 	kinds := map[string]int{}
 	for i, u := range uploads {
 		if u.Status != http.StatusOK {
@@ -128,19 +125,19 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 		}
 		wantRP++
 		wantSamples += len(pp.Sample) * len(pp.SampleType)
-		wantPerUpload = append(wantPerUpload, pprofFingerprint(t, pp, u.Query))
-		want.addPprof(pp)
+		wantPerUpload = append(wantPerUpload, uploadFingerprint(t, pp, u.Query))
+		want.AddPprof(pp)
 	}
 	cpuKey, allocKey := "samples/count,cpu/nanoseconds", "alloc_objects/count,alloc_space/bytes,inuse_objects/count,inuse_space/bytes"
 	if kinds[cpuKey] == 0 || kinds[allocKey] == 0 || len(kinds) != 2 {
 		t.Fatalf("uploads by sample types: %v; want CPU and heap uploads only", kinds)
 	}
 	// The work above must be in what was sent, or the comparison proves little.
-	if !flameHasStack(want["cpu/nanoseconds"], burnStack) {
-		t.Fatalf("no CPU time sent for ...%s; CPU stacks sent:\n%s", burnStack, strings.Join(profKeys(want["cpu/nanoseconds"]), "\n"))
+	if !want.HasStack("cpu/nanoseconds", burnStack) {
+		t.Fatalf("no CPU time sent for ...%s; CPU stacks sent:\n%s", burnStack, want.Lines("cpu/nanoseconds"))
 	}
-	if !flameHasStack(want["alloc_space/bytes"], allocStack) {
-		t.Fatalf("no allocation sent from ...%s; stacks sent:\n%s", allocStack, strings.Join(profKeys(want["alloc_space/bytes"]), "\n"))
+	if !want.HasStack("alloc_space/bytes", allocStack) {
+		t.Fatalf("no allocation sent from ...%s; stacks sent:\n%s", allocStack, want.Lines("alloc_space/bytes"))
 	}
 
 	harness.Eventually(t, 30*time.Second, func() error {
@@ -150,7 +147,7 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 		return nil
 	})
 	reqs := gw.Pyroscope.Requests()
-	got := flame{}
+	got := pprofcompare.Flame{}
 	var gotPerUpload []string
 	for i, r := range reqs {
 		if r.Tenant() != profileTenant {
@@ -174,8 +171,8 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 					t.Errorf("scope name %q, want %q", sp.Scope().Name(), receiverScope)
 				}
 			}
-			gotPerUpload = append(gotPerUpload, otlpFingerprint(r.Profiles.Dictionary(), rp))
-			got.addOTLP(r.Profiles.Dictionary(), rp)
+			gotPerUpload = append(gotPerUpload, pprofcompare.OTLPFingerprint(r.Profiles.Dictionary(), rp))
+			got.AddOTLP(r.Profiles.Dictionary(), rp)
 		}
 	}
 
@@ -186,30 +183,30 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 		for i := range max(len(gotPerUpload), len(wantPerUpload)) {
 			g, w := profAt(gotPerUpload, i), profAt(wantPerUpload, i)
 			if g != w {
-				t.Errorf("upload fingerprint %d differs:\n%s", i, profLineDiff(w, g))
+				t.Errorf("upload fingerprint %d differs:\n%s", i, pprofcompare.LineDiff(w, g))
 				break
 			}
 		}
 	}
 	// Aggregate: total value and set of stacks (with their summed values)
 	// per sample type.
-	if !slices.Equal(profKeys(got), profKeys(want)) {
-		t.Errorf("sample types received %v, sent %v", profKeys(got), profKeys(want))
+	if !slices.Equal(got.SampleTypes(), want.SampleTypes()) {
+		t.Errorf("sample types received %v, sent %v", got.SampleTypes(), want.SampleTypes())
 	}
-	for st, w := range want {
-		g := got[st]
-		if valueSum(g) != valueSum(w) {
-			t.Errorf("%s: total received %d, sent %d", st, valueSum(g), valueSum(w))
+	gotTotals, wantTotals := got.Totals(), want.Totals()
+	for _, st := range want.SampleTypes() {
+		if gotTotals[st] != wantTotals[st] {
+			t.Errorf("%s: total received %d, sent %d", st, gotTotals[st], wantTotals[st])
 		}
-		if gl, wl := flameLines(g), flameLines(w); gl != wl {
-			t.Errorf("%s: %d stacks received, %d sent; differences:\n%s", st, len(g), len(w), profLineDiff(wl, gl))
+		if gl, wl := got.Lines(st), want.Lines(st); gl != wl {
+			t.Errorf("%s: %d stacks received, %d sent; differences:\n%s", st, len(got[st]), len(want[st]), pprofcompare.LineDiff(wl, gl))
 		}
 	}
 	if n := gw.Pyroscope.ProfileSampleCount(); n != wantSamples {
 		t.Errorf("sink counted %d samples, sent %d (samples x sample types)", n, wantSamples)
 	}
 	t.Logf("%d uploads (%d CPU, %d heap; %d with samples) in %d sink requests; %d samples x types; totals %v; stacks %v",
-		len(uploads), kinds[cpuKey], kinds[allocKey], wantRP, len(reqs), wantSamples, flameTotals(want), flameStackCounts(want))
+		len(uploads), kinds[cpuKey], kinds[allocKey], wantRP, len(reqs), wantSamples, want.Totals(), want.StackCounts())
 }
 
 // TestOTLPProfilesReachPyroscope sends a small OTLP profile to the OTLP
@@ -225,17 +222,7 @@ func TestOTLPProfilesReachPyroscope(t *testing.T) {
 	// Export consumes the request: send a copy.
 	cp := pprofile.NewProfiles()
 	sent.CopyTo(cp)
-	conn, err := grpc.NewClient(gw.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ctx = metadata.AppendToOutgoingContext(ctx, "X-Scope-OrgID", profileTenant)
-	if _, err := pprofileotlp.NewGRPCClient(conn).Export(ctx, pprofileotlp.NewExportRequestFromProfiles(cp)); err != nil {
-		t.Fatalf("exporting profiles: %v", err)
-	}
+	harness.SendProfiles(t, gw.OTLPGRPC, profileTenant, cp)
 
 	harness.Eventually(t, 30*time.Second, func() error {
 		if n := len(gw.Pyroscope.Requests()); n != 1 {
@@ -262,12 +249,8 @@ func TestOTLPProfilesReachPyroscope(t *testing.T) {
 		gj, _ := (&pprofile.JSONMarshaler{}).MarshalProfiles(r.Profiles)
 		t.Errorf("profiles changed on the way:\n sent     %s\n received %s", wj, gj)
 	}
-	want := flame{"samples/count": {"main;handler;parse {thread.name=worker-1}": 7, "main;handler": 3}}
-	got := flame{}
-	for _, rp := range r.Profiles.ResourceProfiles().All() {
-		got.addOTLP(r.Profiles.Dictionary(), rp)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	want := pprofcompare.Flame{"samples/count": {"main;handler;parse {thread.name=worker-1}": 7, "main;handler": 3}}
+	if got := pprofcompare.FromOTLP(r.Profiles); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("flame graph %v, want %v", got, want)
 	}
 }
@@ -343,9 +326,9 @@ func TestPyroscopeIngestRejectsBadInput(t *testing.T) {
 	if a := rp.Resource().Attributes().AsRaw(); !attrsEqual(a, wantAttrs) {
 		t.Errorf("resource attributes %v, want %v", a, wantAttrs)
 	}
-	got := flame{}
-	got.addOTLP(r.Profiles.Dictionary(), rp)
-	want := flame{
+	got := pprofcompare.Flame{}
+	got.AddOTLP(r.Profiles.Dictionary(), rp)
+	want := pprofcompare.Flame{
 		"samples/count":   {"main;handle;parse": 4, "main;handle;render": 5, "main;idle": 2},
 		"cpu/nanoseconds": {"main;handle;parse": 40_000_000, "main;handle;render": 50_000_000, "main;idle": 20_000_000},
 	}
@@ -357,7 +340,7 @@ func TestPyroscopeIngestRejectsBadInput(t *testing.T) {
 	}
 	d := r.Profiles.Dictionary()
 	for _, prof := range rp.ScopeProfiles().At(0).Profiles().All() {
-		pt := dictStr(d, prof.PeriodType().TypeStrindex()) + "/" + dictStr(d, prof.PeriodType().UnitStrindex())
+		pt := pprofcompare.DictString(d, prof.PeriodType().TypeStrindex()) + "/" + pprofcompare.DictString(d, prof.PeriodType().UnitStrindex())
 		if pt != "cpu/nanoseconds" || prof.Period() != 10_000_000 {
 			t.Errorf("period %s %d, want cpu/nanoseconds 10000000", pt, prof.Period())
 		}
@@ -559,123 +542,11 @@ func (l *clientLogger) errors() []string {
 var sessionRE = regexp.MustCompile(`__session_id__=([0-9a-f]{16})[,}]`)
 
 // ---------------------------------------------------------------------------
-// Comparing pprof with OTLP profiles.
+// Comparing pprof with OTLP profiles (the forms are pprofcompare's).
 
-// flame maps "type/unit" -> "root;...;leaf {labels}" -> summed value.
-type flame map[string]map[string]int64
-
-func (f flame) add(st, stack string, v int64) {
-	m := f[st]
-	if m == nil {
-		m = map[string]int64{}
-		f[st] = m
-	}
-	m[stack] += v
-}
-
-func (f flame) addPprof(p *profile.Profile) {
-	for t, st := range p.SampleType {
-		for _, s := range p.Sample {
-			f.add(st.Type+"/"+st.Unit, pprofStack(s), s.Value[t])
-		}
-	}
-}
-
-func (f flame) addOTLP(d pprofile.ProfilesDictionary, rp pprofile.ResourceProfiles) {
-	for _, sp := range rp.ScopeProfiles().All() {
-		for _, prof := range sp.Profiles().All() {
-			st := dictStr(d, prof.SampleType().TypeStrindex()) + "/" + dictStr(d, prof.SampleType().UnitStrindex())
-			for _, s := range prof.Samples().All() {
-				for _, v := range s.Values().All() {
-					f.add(st, otlpStack(d, s), v)
-				}
-			}
-		}
-	}
-}
-
-// pprofStack is a sample's frames (function names, inlined frames
-// expanded) root first, then its labels.
-func pprofStack(s *profile.Sample) string {
-	var frames []string // leaf first
-	for _, loc := range s.Location {
-		if len(loc.Line) == 0 {
-			frames = append(frames, fmt.Sprintf("0x%x", loc.Address))
-		}
-		for _, ln := range loc.Line {
-			name := ""
-			if ln.Function != nil {
-				name = ln.Function.Name
-			}
-			frames = append(frames, name)
-		}
-	}
-	slices.Reverse(frames)
-	var labels []string
-	for k, vs := range s.Label {
-		labels = append(labels, k+"="+strings.Join(vs, ","))
-	}
-	for k, vs := range s.NumLabel {
-		unit := ""
-		if u := s.NumUnit[k]; len(u) > 0 {
-			unit = u[0]
-		}
-		parts := make([]string, len(vs))
-		for i, v := range vs {
-			parts[i] = strconv.FormatInt(v, 10)
-		}
-		labels = append(labels, k+"="+strings.Join(parts, ",")+labelUnit(unit))
-	}
-	return stackWithLabels(strings.Join(frames, ";"), labels)
-}
-
-func otlpStack(d pprofile.ProfilesDictionary, s pprofile.Sample) string {
-	var frames []string
-	for _, li := range d.StackTable().At(int(s.StackIndex())).LocationIndices().All() {
-		loc := d.LocationTable().At(int(li))
-		if loc.Lines().Len() == 0 {
-			frames = append(frames, fmt.Sprintf("0x%x", loc.Address()))
-		}
-		for _, ln := range loc.Lines().All() {
-			frames = append(frames, dictStr(d, d.FunctionTable().At(int(ln.FunctionIndex())).NameStrindex()))
-		}
-	}
-	slices.Reverse(frames)
-	var labels []string
-	for _, ai := range s.AttributeIndices().All() {
-		kv := d.AttributeTable().At(int(ai))
-		v := kv.Value().AsString()
-		if kv.Value().Type() == pcommon.ValueTypeSlice {
-			var parts []string
-			for _, e := range kv.Value().Slice().All() {
-				parts = append(parts, e.AsString())
-			}
-			v = strings.Join(parts, ",")
-		}
-		labels = append(labels, dictStr(d, kv.KeyStrindex())+"="+v+labelUnit(dictStr(d, kv.UnitStrindex())))
-	}
-	return stackWithLabels(strings.Join(frames, ";"), labels)
-}
-
-func labelUnit(u string) string {
-	if u == "" {
-		return ""
-	}
-	return "(" + u + ")"
-}
-
-func stackWithLabels(stack string, labels []string) string {
-	if len(labels) == 0 {
-		return stack
-	}
-	sort.Strings(labels)
-	return stack + " {" + strings.Join(labels, " ") + "}"
-}
-
-// pprofFingerprint renders one upload as the receiver must emit it: per
-// sample type its period, time window and every sample with its full
-// frames (address, mapping, function, file, line) and value.
-func pprofFingerprint(t *testing.T, p *profile.Profile, q url.Values) string {
+// uploadFingerprint is the fingerprint of one upload: pyroscope-go leaves
+// the profile's time window to the query's from/until, in nanoseconds.
+func uploadFingerprint(t *testing.T, p *profile.Profile, q url.Values) string {
 	t.Helper()
 	from, err1 := strconv.ParseInt(q.Get("from"), 10, 64)
 	until, err2 := strconv.ParseInt(q.Get("until"), 10, 64)
@@ -685,98 +556,7 @@ func pprofFingerprint(t *testing.T, p *profile.Profile, q url.Values) string {
 	if from > until { // pyroscope-go's Flush can end the window before it starts
 		from = until
 	}
-	start, dur := p.TimeNanos, p.DurationNanos
-	if start == 0 {
-		start = from
-	}
-	if dur == 0 {
-		dur = until - from
-	}
-	pt := "/"
-	if p.PeriodType != nil {
-		pt = p.PeriodType.Type + "/" + p.PeriodType.Unit
-	}
-	var lines []string
-	for i, st := range p.SampleType {
-		key := st.Type + "/" + st.Unit
-		lines = append(lines, fmt.Sprintf("%s: period %s %d time %d duration %d", key, pt, p.Period, start, dur))
-		for _, s := range p.Sample {
-			var sb strings.Builder
-			for _, loc := range s.Location {
-				fmt.Fprintf(&sb, "[%x", loc.Address)
-				if m := loc.Mapping; m != nil {
-					fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.Start, m.Limit, m.Offset, m.File, m.BuildID)
-				}
-				for _, ln := range loc.Line {
-					f := ln.Function
-					if f == nil {
-						f = &profile.Function{}
-					}
-					fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", f.Name, f.SystemName, f.Filename, f.StartLine, ln.Line, ln.Column)
-				}
-				sb.WriteString("]")
-			}
-			lines = append(lines, fmt.Sprintf("%s: %s %s = %d", key, sb.String(), stackLabels(pprofStack(s)), s.Value[i]))
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-func otlpFingerprint(d pprofile.ProfilesDictionary, rp pprofile.ResourceProfiles) string {
-	var lines []string
-	for _, sp := range rp.ScopeProfiles().All() {
-		for _, prof := range sp.Profiles().All() {
-			key := dictStr(d, prof.SampleType().TypeStrindex()) + "/" + dictStr(d, prof.SampleType().UnitStrindex())
-			pt := dictStr(d, prof.PeriodType().TypeStrindex()) + "/" + dictStr(d, prof.PeriodType().UnitStrindex())
-			lines = append(lines, fmt.Sprintf("%s: period %s %d time %d duration %d", key, pt, prof.Period(), prof.Time(), prof.DurationNano()))
-			for _, s := range prof.Samples().All() {
-				var sb strings.Builder
-				for _, li := range d.StackTable().At(int(s.StackIndex())).LocationIndices().All() {
-					loc := d.LocationTable().At(int(li))
-					fmt.Fprintf(&sb, "[%x", loc.Address())
-					if loc.MappingIndex() != 0 {
-						m := d.MappingTable().At(int(loc.MappingIndex()))
-						buildID := ""
-						for _, ai := range m.AttributeIndices().All() {
-							kv := d.AttributeTable().At(int(ai))
-							if dictStr(d, kv.KeyStrindex()) == "process.executable.build_id.gnu" {
-								buildID = kv.Value().Str()
-							}
-						}
-						fmt.Fprintf(&sb, " map(%x-%x+%x %s %s)", m.MemoryStart(), m.MemoryLimit(), m.FileOffset(), dictStr(d, m.FilenameStrindex()), buildID)
-					}
-					for _, ln := range loc.Lines().All() {
-						f := d.FunctionTable().At(int(ln.FunctionIndex()))
-						fmt.Fprintf(&sb, " %s|%s|%s|%d:%d:%d", dictStr(d, f.NameStrindex()), dictStr(d, f.SystemNameStrindex()), dictStr(d, f.FilenameStrindex()), f.StartLine(), ln.Line(), ln.Column())
-					}
-					sb.WriteString("]")
-				}
-				var vals []string
-				for _, v := range s.Values().All() {
-					vals = append(vals, strconv.FormatInt(v, 10))
-				}
-				lines = append(lines, fmt.Sprintf("%s: %s %s = %s", key, sb.String(), stackLabels(otlpStack(d, s)), strings.Join(vals, ",")))
-			}
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-// labelsOf is the " {...}" part of a stack key.
-func stackLabels(stack string) string {
-	if i := strings.LastIndex(stack, " {"); i >= 0 {
-		return stack[i+1:]
-	}
-	return "{}"
-}
-
-func dictStr(d pprofile.ProfilesDictionary, i int32) string {
-	if i < 0 || int(i) >= d.StringTable().Len() {
-		return fmt.Sprintf("<bad string index %d>", i)
-	}
-	return d.StringTable().At(int(i))
+	return pprofcompare.PprofFingerprint(p, from, until-from)
 }
 
 func sampleTypesOf(p *profile.Profile) string {
@@ -795,58 +575,6 @@ func resourceProfileCount(reqs []harness.Request) int {
 	return n
 }
 
-func flameHasStack(stacks map[string]int64, suffix string) bool {
-	for s, v := range stacks {
-		if v > 0 && strings.HasSuffix(s, suffix) {
-			return true
-		}
-	}
-	return false
-}
-
-func valueSum(m map[string]int64) int64 {
-	var s int64
-	for _, v := range m {
-		s += v
-	}
-	return s
-}
-
-// flameLines renders stacks as sorted "stack = value" lines.
-func flameLines(m map[string]int64) string {
-	lines := make([]string, 0, len(m))
-	for stack, v := range m {
-		lines = append(lines, fmt.Sprintf("%s = %d", stack, v))
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-func flameTotals(f flame) map[string]int64 {
-	out := map[string]int64{}
-	for k, m := range f {
-		out[k] = valueSum(m)
-	}
-	return out
-}
-
-func flameStackCounts(f flame) map[string]int {
-	out := map[string]int{}
-	for k, m := range f {
-		out[k] = len(m)
-	}
-	return out
-}
-
-func profKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func attrsEqual(a, b map[string]any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b) && len(a) == len(b)
 }
@@ -856,33 +584,6 @@ func profAt(s []string, i int) string {
 		return s[i]
 	}
 	return "<none>"
-}
-
-// lineDiff lists the lines only in want (-) and only in got (+).
-func profLineDiff(want, got string) string {
-	w, g := map[string]int{}, map[string]int{}
-	for _, l := range strings.Split(want, "\n") {
-		w[l]++
-	}
-	for _, l := range strings.Split(got, "\n") {
-		g[l]++
-	}
-	var out []string
-	for l, n := range w {
-		if g[l] < n {
-			out = append(out, "- "+l)
-		}
-	}
-	for l, n := range g {
-		if w[l] < n {
-			out = append(out, "+ "+l)
-		}
-	}
-	sort.Strings(out)
-	if len(out) > 40 {
-		out = append(out[:40], fmt.Sprintf("... %d more", len(out)-40))
-	}
-	return strings.Join(out, "\n")
 }
 
 // ---------------------------------------------------------------------------
@@ -907,7 +608,8 @@ func postPyroscopeIngest(t *testing.T, client *http.Client, base, query, content
 	return resp.StatusCode, strings.TrimSpace(string(msg))
 }
 
-// multipartProfile is a body like pyroscope-go's, with prof as the profile.
+// pyroscopeMultipart is a body like pyroscope-go's, with prof as the profile,
+// and its Content-Type.
 func pyroscopeMultipart(t *testing.T, prof []byte) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer

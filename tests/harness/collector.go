@@ -13,10 +13,6 @@ import (
 	"time"
 )
 
-// FeatureGates are the gates every invocation of the distribution needs:
-// profiles pipelines are alpha behind service.profilesSupport.
-const FeatureGates = "service.profilesSupport"
-
 // GatewayOptions changes how StartGateway runs the collector.
 type GatewayOptions struct {
 	// Config is the config file, relative to the repository root.
@@ -25,6 +21,8 @@ type GatewayOptions struct {
 	// Prometheus starts a real Prometheus as the remote-write backend.
 	// Without it, remote writes go to a server that accepts and drops them.
 	Prometheus bool
+	// PrometheusOptions are that Prometheus's rules and Alertmanager.
+	PrometheusOptions PrometheusOptions
 	// Env overrides or adds environment variables of the collector.
 	Env map[string]string
 }
@@ -59,7 +57,7 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	}
 	remoteWrite := DiscardingRemoteWrite(t)
 	if opts.Prometheus {
-		g.Prometheus = StartPrometheus(t)
+		g.Prometheus = StartPrometheusWith(t, opts.PrometheusOptions)
 		remoteWrite = g.Prometheus.RemoteWriteURL
 	}
 	telemetryPort := FreePort(t)
@@ -89,6 +87,7 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 		"FASTAPI_DATA_SCRAPE_INTERVAL": "1s",
 		"FASTAPI_SCRAPE_TIMEOUT":       "1s",
 		"REDIS_SCRAPE_INTERVAL":        "1s",
+		"REDIS_SCRAPE_TIMEOUT":         "1s",
 		"SELF_SCRAPE_INTERVAL":         "5s",
 		"SPANMETRICS_FLUSH_INTERVAL":   "1s",
 		"SERVICE_GRAPH_FLUSH_INTERVAL": "1s",
@@ -123,9 +122,8 @@ func StartCollector(t testing.TB, config string, env map[string]string) *Collect
 	if !filepath.IsAbs(config) {
 		config = filepath.Join(RepoRoot(), config)
 	}
-	c.cmd = exec.Command(bin,
-		"--config="+config,
-		"--feature-gates="+FeatureGates)
+	// No --feature-gates: the command a user types must be enough.
+	c.cmd = exec.Command(bin, "--config="+config)
 	c.cmd.Env = collectorEnv(env)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {

@@ -31,8 +31,29 @@ type Prometheus struct {
 	// the collector at it.
 	RemoteWriteURL string
 
+	faults faults
 	mu     sync.Mutex
 	writes []RecordedWrite
+}
+
+// SetFault makes the recording proxy refuse or delay remote writes from
+// now on, as an unavailable Mimir would (see Fault; only HTTPStatus and
+// Delay apply). Refused writes are recorded with their status and never
+// reach Prometheus.
+func (p *Prometheus) SetFault(f Fault) { p.faults.set(f) }
+
+// Refused is how many remote writes a fault has refused so far.
+func (p *Prometheus) Refused() int { return p.faults.refusedCount() }
+
+// PrometheusOptions changes how StartPrometheusWith runs Prometheus.
+type PrometheusOptions struct {
+	// RuleFiles are Prometheus rule files (absolute, or relative to the
+	// repository root), evaluated every second.
+	RuleFiles []string
+	// AlertmanagerURL is the base URL of the Alertmanager that firing
+	// alerts are sent to (Prometheus appends /api/v2/alerts); "" sends
+	// none.
+	AlertmanagerURL string
 }
 
 // RecordedWrite is one remote-write request seen by the proxy.
@@ -47,14 +68,24 @@ type RecordedWrite struct {
 func (w RecordedWrite) Tenant() string { return w.Header.Get(TenantHeader) }
 
 // StartPrometheus runs the binary named by $PROMETHEUS_BIN (the Makefile
-// builds it) with a throwaway TSDB.
+// builds it) with a throwaway TSDB, no rules and no Alertmanager.
 func StartPrometheus(t testing.TB) *Prometheus {
+	t.Helper()
+	return StartPrometheusWith(t, PrometheusOptions{})
+}
+
+// StartPrometheusWith is StartPrometheus with rule files and an
+// Alertmanager.
+func StartPrometheusWith(t testing.TB, o PrometheusOptions) *Prometheus {
 	t.Helper()
 	bin := RequireBinary(t, "PROMETHEUS_BIN", ".tools/bin/prometheus")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
-	// No scrape jobs: every sample in this server arrived by remote write.
-	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1s\n"), 0o600); err != nil {
+	config, err := prometheusConfig(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, config, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr := FreeAddr(t)
@@ -84,6 +115,13 @@ func StartPrometheus(t testing.TB) *Prometheus {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := p.faults.refuseHTTP(r.Context()); code != 0 {
+			http.Error(w, "refused by the test's fault", code)
+			p.mu.Lock()
+			p.writes = append(p.writes, RecordedWrite{Header: r.Header.Clone(), Status: code})
+			p.mu.Unlock()
+			return
+		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -104,6 +142,39 @@ func StartPrometheus(t testing.TB) *Prometheus {
 	t.Cleanup(func() { _ = srv.Close() })
 	p.RemoteWriteURL = "http://" + pl.Addr().String() + "/api/v1/write"
 	return p
+}
+
+// prometheusConfig has no scrape jobs: every sample in this server arrived
+// by remote write.
+func prometheusConfig(o PrometheusOptions) ([]byte, error) {
+	cfg := map[string]any{"global": map[string]any{"evaluation_interval": "1s"}}
+	var rules []string
+	for _, f := range o.RuleFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(RepoRoot(), f)
+		}
+		// Prometheus would only say so in its log, after the readiness wait.
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("rule file: %w", err)
+		}
+		rules = append(rules, f)
+	}
+	if len(rules) > 0 {
+		cfg["rule_files"] = rules
+	}
+	if o.AlertmanagerURL != "" {
+		u, err := url.Parse(o.AlertmanagerURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("AlertmanagerURL %q: want http(s)://host:port[/path]", o.AlertmanagerURL)
+		}
+		cfg["alerting"] = map[string]any{"alertmanagers": []any{map[string]any{
+			"scheme":         u.Scheme,
+			"path_prefix":    u.Path,
+			"static_configs": []any{map[string]any{"targets": []string{u.Host}}},
+		}}}
+	}
+	// JSON is YAML, and needs no quoting rules of its own here.
+	return json.Marshal(cfg)
 }
 
 func remoteWriteMetricNames(body []byte) (map[string]bool, error) {

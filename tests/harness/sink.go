@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -62,10 +63,19 @@ type OTLPSink struct {
 	// holding every span would cost the machine more than the collector.
 	DiscardPayloads bool
 
+	faults                   faults
 	mu                       sync.Mutex
 	requests                 []Request
 	spans, records, profiles int
 }
+
+// SetFault makes the sink refuse or delay the requests it receives from
+// now on (see Fault); a zero Fault makes it accept them again. Refused
+// requests are not recorded.
+func (s *OTLPSink) SetFault(f Fault) { s.faults.set(f) }
+
+// Refused is how many requests a fault has refused so far.
+func (s *OTLPSink) Refused() int { return s.faults.refusedCount() }
 
 // StartOTLPSink starts a sink on two loopback ports and stops it with the test.
 func StartOTLPSink(t testing.TB) *OTLPSink {
@@ -125,6 +135,23 @@ func (s *OTLPSink) ProfileSampleCount() int {
 	return s.profiles
 }
 
+// WaitSpans waits up to 30 s until the sink holds exactly n spans, then
+// checks that every request it recorded came as tenant.
+func (s *OTLPSink) WaitSpans(t testing.TB, n int, tenant string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, func() error {
+		if got := s.SpanCount(); got != n {
+			return fmt.Errorf("the sink has %d spans, want %d", got, n)
+		}
+		return nil
+	})
+	for _, r := range s.Requests() {
+		if r.Tenant() != tenant {
+			t.Errorf("%s request as tenant %q, want %q", r.Transport, r.Tenant(), tenant)
+		}
+	}
+}
+
 func (s *OTLPSink) record(r Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,7 +185,10 @@ func (s *OTLPSink) record(r Request) {
 	s.requests = append(s.requests, keep)
 }
 
-func grpcRequest(ctx context.Context, method string) (Request, error) {
+func (s *OTLPSink) grpcRequest(ctx context.Context, method string) (Request, error) {
+	if code := s.faults.refuseGRPC(ctx); code != codes.OK {
+		return Request{}, status.Error(code, "refused by the test's fault")
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	h := http.Header{}
 	for k, vs := range md {
@@ -178,7 +208,7 @@ type traceService struct {
 }
 
 func (ts *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+	r, err := ts.s.grpcRequest(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
 	if err != nil {
 		return ptraceotlp.NewExportResponse(), err
 	}
@@ -193,7 +223,7 @@ type logService struct {
 }
 
 func (ls *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+	r, err := ls.s.grpcRequest(ctx, "/opentelemetry.proto.collector.logs.v1.LogsService/Export")
 	if err != nil {
 		return plogotlp.NewExportResponse(), err
 	}
@@ -208,7 +238,7 @@ type metricService struct {
 }
 
 func (ms *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")
+	r, err := ms.s.grpcRequest(ctx, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")
 	if err != nil {
 		return pmetricotlp.NewExportResponse(), err
 	}
@@ -223,7 +253,7 @@ type profileService struct {
 }
 
 func (ps *profileService) Export(ctx context.Context, req pprofileotlp.ExportRequest) (pprofileotlp.ExportResponse, error) {
-	r, err := grpcRequest(ctx, "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export")
+	r, err := ps.s.grpcRequest(ctx, "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export")
 	if err != nil {
 		return pprofileotlp.NewExportResponse(), err
 	}
@@ -237,6 +267,10 @@ func (ps *profileService) Export(ctx context.Context, req pprofileotlp.ExportReq
 func (s *OTLPSink) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if code := s.faults.refuseHTTP(req.Context()); code != 0 {
+		http.Error(w, "refused by the test's fault", code)
 		return
 	}
 	if req.Header.Get(TenantHeader) == "" {

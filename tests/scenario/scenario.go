@@ -51,6 +51,23 @@ func (s Scenario) OutputTokens(i int) int { return 50 + i }
 // router SERVER, Redis CLIENT.
 const SpansPerRequest = 5
 
+// EdgesPerRequest are the service-graph edges of one request: the virtual
+// client "user" to the gateway (its SERVER span has no parent), gateway to
+// provider (a virtual node), gateway to router, router to Redis.
+const EdgesPerRequest = 4
+
+// Tokens sums the input and output tokens of the requests to AI provider
+// system (gen_ai.system), or of all requests if system is "".
+func (s Scenario) Tokens(system string) (in, out int) {
+	for i := 0; i < s.Requests; i++ {
+		if p, _ := s.Provider(i); system == "" || p == system {
+			in += s.InputTokens(i)
+			out += s.OutputTokens(i)
+		}
+	}
+	return in, out
+}
+
 // SpanCount is the number of spans Traces builds.
 func (s Scenario) SpanCount() int { return s.Requests * SpansPerRequest }
 
