@@ -11,34 +11,83 @@ OCB             := $(TOOLS)/builder
 MDATAGEN        := $(TOOLS)/mdatagen
 PROMETHEUS      := $(TOOLS)/prometheus
 PROMETHEUS_VERSION := v0.316.0
+PROMTOOL        := $(TOOLS)/promtool
+ALERTMANAGER    := $(TOOLS)/alertmanager
+AMTOOL          := $(TOOLS)/amtool
+ALERTMANAGER_VERSION := v0.35.0
+# Grafana's own LogQL and TraceQL grammars (npm), for tests/grafana.
+NODE_MODULES    := $(CURDIR)/.tools/node/node_modules
+LEZER           := $(NODE_MODULES)/@grafana/lezer-logql/package.json
+LEZER_PACKAGES  := @grafana/lezer-logql@0.4.2 @grafana/lezer-traceql@1.0.0
+DASHBOARDS_DIR  := grafana/provisioning/dashboards
 BIN             := bin/otelcol-gatewayz
 CONFIG          ?= collector-configs/gateway.yaml
-FEATURE_GATES   := service.profilesSupport
 # The Prometheus receiver's cloud service discovery (AWS, Azure, GCE, k8s)
-# is dead weight for static scrape targets.
+# is dead weight for static scrape targets; the test Prometheus is built
+# with the same tag for the same reason.
 BUILD_TAGS      := remove_all_sd
+# What the binary is built from: a change to any of these rebuilds it
+# before validate, e2e or bench use it.
+BIN_SOURCES     := builder-config.yaml go.mod go.sum go.work \
+	$(shell find components cmd -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name metadata.yaml \))
 FUZZTIME        ?= 15s
 BENCHTIME       ?= 2s
+# make e2e E2E_RUN=TestName runs the end-to-end tests matching it.
+E2E_RUN         ?= .
 
 # Our components, one Go package each (mdatagen runs in each).
 COMPONENTS      := $(wildcard components/*/*/metadata.yaml)
 
 
 
-.PHONY: all build run test unit e2e fuzz validate generate check-generated bench tools clean lint
+.PHONY: all build run test unit e2e fuzz validate generate check-generated bench tools clean lint dashboards grafana-tools
 
 all: build
 
-## tools: ocb, mdatagen (pinned in internal/tools/go.mod) and Prometheus.
-tools: $(OCB) $(MDATAGEN) $(PROMETHEUS)
+## tools: ocb, mdatagen (pinned in internal/tools/go.mod), Prometheus, promtool, Alertmanager and amtool.
+tools: $(OCB) $(MDATAGEN) $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(AMTOOL) $(LEZER)
 
 $(OCB) $(MDATAGEN): internal/tools/go.mod internal/tools/go.sum
 	cd internal/tools && GOWORK=off $(GO) build -o $(TOOLS)/ go.opentelemetry.io/collector/cmd/builder go.opentelemetry.io/collector/cmd/mdatagen
 	@touch $(OCB) $(MDATAGEN)
 
 $(PROMETHEUS):
-	GOBIN=$(TOOLS) $(GO) install -tags remove_all_sd \
+	GOBIN=$(TOOLS) $(GO) install -tags $(BUILD_TAGS) \
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+
+# promtool and the Alertmanager check and exercise backends/mimir's alert
+# rules and routing (tests/alerts).
+$(PROMTOOL):
+	GOBIN=$(TOOLS) $(GO) install -tags $(BUILD_TAGS) \
+		github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+
+# The module's zip lacks the web UI's build output (ui/app/dist, made with
+# npm upstream) that its go:embed needs, so `go install` fails: build a copy
+# of the module with an empty UI. The API, which Prometheus and the tests
+# use, is unaffected.
+$(ALERTMANAGER):
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	src=$$(cd $$tmp && GOWORK=off $(GO) mod download -json \
+		github.com/prometheus/alertmanager@$(ALERTMANAGER_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$src"; cp -r $$src/. $$tmp/; chmod -R u+w $$tmp; \
+	for ui in elm mantine; do mkdir -p $$tmp/ui/app/dist/$$ui; \
+		echo '<p>UI not built (see Makefile)</p>' > $$tmp/ui/app/dist/$$ui/index.html; done; \
+	cd $$tmp && GOWORK=off $(GO) build -o $@ ./cmd/alertmanager
+
+## grafana-tools: Grafana's LogQL and TraceQL grammars into .tools/node.
+grafana-tools: $(LEZER)
+
+$(LEZER):
+	npm install --prefix $(CURDIR)/.tools/node --no-audit --no-fund --no-save $(LEZER_PACKAGES)
+	@touch $@
+
+## dashboards: regenerate the Grafana dashboards (grafana/dashboards, Go) into grafana/provisioning/dashboards.
+dashboards:
+	@rm -f $(DASHBOARDS_DIR)/*/*.json
+	$(GO) run ./grafana/dashboards -out $(DASHBOARDS_DIR)
+
+$(AMTOOL):
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)
 
 ## generate: regenerate the distribution (ocb) and our components' metadata (mdatagen).
 generate: $(OCB) $(MDATAGEN)
@@ -47,45 +96,61 @@ generate: $(OCB) $(MDATAGEN)
 
 ## check-generated: fail when the generated code in the tree differs from a fresh generation.
 check-generated: $(OCB) $(MDATAGEN)
-	@snap=$$(mktemp -d); cp -r cmd components $$snap/; \
-	$(MAKE) --no-print-directory generate >/dev/null; \
-	if ! diff -r $$snap/cmd cmd >/dev/null || ! diff -r $$snap/components components >/dev/null; then \
-		echo "generated code was out of date; 'make generate' changed:"; \
+	@snap=$$(mktemp -d); cp -r cmd components $$snap/; cp -r $(DASHBOARDS_DIR) $$snap/dashboards; \
+	$(MAKE) --no-print-directory generate dashboards >/dev/null; \
+	if ! diff -r $$snap/cmd cmd >/dev/null || ! diff -r $$snap/components components >/dev/null || ! diff -r $$snap/dashboards $(DASHBOARDS_DIR) >/dev/null; then \
+		echo "generated code was out of date; 'make generate dashboards' changed:"; \
 		diff -r $$snap/cmd cmd | head -40 || true; diff -r $$snap/components components | head -40 || true; \
+		diff -r $$snap/dashboards $(DASHBOARDS_DIR) | head -40 || true; \
 		rm -rf $$snap; exit 1; \
 	fi; rm -rf $$snap; echo "generated code is up to date"
 
-## build: generate, then build bin/otelcol-gatewayz.
-build: generate
+## build: generate, then build bin/otelcol-gatewayz (only when a source changed).
+build: $(BIN)
+
+$(BIN): $(BIN_SOURCES) | $(OCB) $(MDATAGEN)
+	$(MAKE) --no-print-directory generate
 	# Static: the image's runtime stage has no C library to link against.
 	CGO_ENABLED=0 $(GO) build -tags $(BUILD_TAGS) -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/otelcol-gatewayz
 
 ## run: build and start the collector with the gateway config (Ctrl-C stops it).
-run: build
+run: $(BIN)
 	@mkdir -p data
-	./$(BIN) --config=$(CONFIG) --feature-gates=$(FEATURE_GATES)
+	./$(BIN) --config=$(CONFIG)
+
+.PHONY: up down
+## up: build and start the whole stack (collector, backends, Grafana) with docker compose.
+up:
+	docker compose -f compose/docker-compose.yaml up -d --build
+
+## down: stop the stack; its data stays in the named volumes.
+# compose interpolates the whole file for `down` too, and refuses without the
+# Grafana password (it has no default); stopping does not use it.
+down:
+	GF_SECURITY_ADMIN_PASSWORD="$${GF_SECURITY_ADMIN_PASSWORD:-unused-by-down}" \
+		docker compose -f compose/docker-compose.yaml down
 
 ## validate: check every collector config loads.
 validate: $(BIN)
 	@for f in collector-configs/*.yaml; do \
-		echo "validate $$f"; ./$(BIN) validate --config=$$f --feature-gates=$(FEATURE_GATES); \
+		echo "validate $$f"; ./$(BIN) validate --config=$$f; \
 	done
 
-$(BIN):
-	$(MAKE) build
-
+## lint: gofmt and go vet on every Go package of ours.
 lint:
-	@out=$$(gofmt -l components tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./components/... ./tests/...
+	@out=$$(gofmt -l components internal/pprofcompare grafana tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./components/... ./internal/pprofcompare/... ./grafana/... ./tests/...
 
 ## unit: component unit tests (race detector on).
 unit:
-	$(GO) test -race -count=1 ./components/...
+	$(GO) test -race -count=1 ./components/... ./internal/pprofcompare/...
 
 ## e2e: end-to-end tests against the one built binary and a real Prometheus.
-e2e: $(PROMETHEUS)
+e2e: $(BIN) $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(AMTOOL) $(LEZER)
 	OTELCOL_BIN=$(CURDIR)/$(BIN) PROMETHEUS_BIN=$(PROMETHEUS) \
-		$(GO) test -count=1 -timeout 20m ./tests/...
+		PROMTOOL_BIN=$(PROMTOOL) ALERTMANAGER_BIN=$(ALERTMANAGER) AMTOOL_BIN=$(AMTOOL) \
+		GRAFANA_LEZER_DIR=$(NODE_MODULES) \
+		$(GO) test -count=1 -timeout 20m -run '$(E2E_RUN)' ./tests/...
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME).
 fuzz:
