@@ -150,12 +150,11 @@ func mergeTable(p *table.PanelBuilder) *table.PanelBuilder {
 }
 
 // Template variables. Each allows All, which is the regular expression
-// allValue (".*" matches series without the label too, so a span without a
-// provider still counts under "All").
-func promVar(name, label, query, allValue string) *dashboard.QueryVariableBuilder {
+// allValue.
+func queryVar(ds dashboard.DataSourceRef, name, label, query, allValue string) *dashboard.QueryVariableBuilder {
 	return dashboard.NewQueryVariableBuilder(name).
 		Label(label).
-		Datasource(mimir).
+		Datasource(ds).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
 		Definition(query).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
@@ -166,20 +165,16 @@ func promVar(name, label, query, allValue string) *dashboard.QueryVariableBuilde
 		Current(allOption())
 }
 
+// promVar's All is ".*": it matches series without the label too, so a
+// span without a provider still counts under "All".
+func promVar(name, label, query string) *dashboard.QueryVariableBuilder {
+	return queryVar(mimir, name, label, query, ".*")
+}
+
+// lokiVar's All is ".+": Loki refuses a selector whose every matcher
+// matches the empty string.
 func lokiVar(name, label, query string) *dashboard.QueryVariableBuilder {
-	return dashboard.NewQueryVariableBuilder(name).
-		Label(label).
-		Datasource(lokiDS).
-		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
-		Definition(query).
-		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-		Sort(dashboard.VariableSortAlphabeticalAsc).
-		Multi(true).
-		IncludeAll(true).
-		// Loki refuses a selector whose every matcher matches the empty
-		// string, so "All" must be ".+", not ".*".
-		AllValue(".+").
-		Current(allOption())
+	return queryVar(lokiDS, name, label, query, ".+")
 }
 
 func allOption() dashboard.VariableOption {
@@ -192,7 +187,7 @@ func allOption() dashboard.VariableOption {
 
 // The variables most dashboards share.
 func serviceVar() *dashboard.QueryVariableBuilder {
-	return promVar("service", "Service", `label_values(traces_spanmetrics_calls_total, service)`, ".*")
+	return promVar("service", "Service", `label_values(traces_spanmetrics_calls_total, service)`)
 }
 
 // apiServiceVar is serviceVar preset to the API itself: with All, the
@@ -207,15 +202,15 @@ func apiServiceVar() *dashboard.QueryVariableBuilder {
 }
 
 func environmentVar() *dashboard.QueryVariableBuilder {
-	return promVar("environment", "Environment", `label_values(target_info, deployment_environment)`, ".*")
+	return promVar("environment", "Environment", `label_values(target_info, deployment_environment)`)
 }
 
 func providerVar() *dashboard.QueryVariableBuilder {
-	return promVar("provider", "Provider", `label_values(traces_spanmetrics_calls_total{gen_ai_system!=""}, gen_ai_system)`, ".*")
+	return promVar("provider", "Provider", `label_values(traces_spanmetrics_calls_total{gen_ai_system!=""}, gen_ai_system)`)
 }
 
 func modelVar() *dashboard.QueryVariableBuilder {
-	return promVar("model", "Model", `label_values(traces_spanmetrics_calls_total{gen_ai_system=~"$provider", gen_ai_request_model!=""}, gen_ai_request_model)`, ".*")
+	return promVar("model", "Model", `label_values(traces_spanmetrics_calls_total{gen_ai_system=~"$provider", gen_ai_request_model!=""}, gen_ai_request_model)`)
 }
 
 // base is a dashboard with the settings all of ours share.

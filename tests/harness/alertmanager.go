@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -124,29 +123,16 @@ func StartAlertmanager(t testing.TB, config []byte) *Alertmanager {
 		t.Fatal(err)
 	}
 	addr := FreeAddr(t)
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
+	am := &Alertmanager{URL: "http://" + addr}
+	am.logs = startServer(t, "alertmanager", bin, []string{
+		"--config.file=" + cfg,
+		"--storage.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
 		// An empty cluster address turns the gossip mesh off; it would
 		// otherwise listen on every interface.
 		"--cluster.listen-address=",
 		"--log.level=info",
-	)
-	am := &Alertmanager{URL: "http://" + addr, logs: &lockedBuffer{}}
-	cmd.Stdout, cmd.Stderr = am.logs, am.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting alertmanager: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = stopProcess(cmd, 10*time.Second)
-		if t.Failed() {
-			t.Logf("alertmanager output:\n%s", tail(am.logs.String(), 40))
-		}
-	})
-	if err := WaitHTTP200(am.URL+"/-/ready", 30*time.Second); err != nil {
-		t.Fatalf("alertmanager did not become ready: %v\n%s", err, am.logs.String())
-	}
+	}, am.URL+"/-/ready", 30*time.Second)
 	return am
 }
 

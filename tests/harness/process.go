@@ -33,6 +33,29 @@ func RequireBinary(t testing.TB, envVar, fallback string) string {
 	return path
 }
 
+// startServer runs bin as a server for the test: its output is kept, it
+// is stopped when the test ends (with its last lines logged if the test
+// failed), and startServer returns once readyURL answers 200.
+func startServer(t testing.TB, name, bin string, args []string, readyURL string, timeout time.Duration) *lockedBuffer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = stopProcess(cmd, 10*time.Second)
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, tail(logs.String(), 40))
+		}
+	})
+	if err := WaitHTTP200(readyURL, timeout); err != nil {
+		t.Fatalf("%s did not become ready: %v\n%s", name, err, tail(logs.String(), 40))
+	}
+	return logs
+}
+
 // stopProcess asks the process to stop and kills it if it has not within
 // grace. It returns the process's exit error, if any.
 func stopProcess(cmd *exec.Cmd, grace time.Duration) error {

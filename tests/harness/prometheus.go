@@ -10,7 +10,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -89,24 +88,15 @@ func StartPrometheusWith(t testing.TB, o PrometheusOptions) *Prometheus {
 		t.Fatal(err)
 	}
 	addr := FreeAddr(t)
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
+	p := &Prometheus{URL: "http://" + addr}
+	startServer(t, "prometheus", bin, []string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
 		"--web.enable-remote-write-receiver",
 		"--enable-feature=exemplar-storage",
 		"--log.level=warn",
-	)
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting prometheus: %v", err)
-	}
-	t.Cleanup(func() { stopProcess(cmd, 10*time.Second) })
-	p := &Prometheus{URL: "http://" + addr}
-	if err := WaitHTTP200(p.URL+"/-/ready", 60*time.Second); err != nil {
-		t.Fatalf("prometheus did not become ready: %v\n%s", err, logs.String())
-	}
+	}, p.URL+"/-/ready", 60*time.Second)
 
 	target, _ := url.Parse(p.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
