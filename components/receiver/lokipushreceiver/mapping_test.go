@@ -147,6 +147,14 @@ func TestTraceContextLifting(t *testing.T) {
 			metadata:  map[string]string{"trace_id": "nope"},
 			wantTrace: tid, wantAttrs: map[string]any{"trace_id": "nope"},
 		},
+		{
+			// An all-zero id is no trace: the record gets none, and the
+			// value is not dropped.
+			name:      "all-zero metadata ids kept as attributes",
+			line:      "plain line",
+			metadata:  map[string]string{"trace_id": "00000000000000000000000000000000", "span_id": "0000000000000000"},
+			wantAttrs: map[string]any{"trace_id": "00000000000000000000000000000000", "span_id": "0000000000000000"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
