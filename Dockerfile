@@ -26,5 +26,8 @@ USER 10001:10001
 EXPOSE 4317 4318 3100 4040 13133
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD wget -q -O /dev/null http://127.0.0.1:13133/ || exit 1
-ENTRYPOINT ["/usr/local/bin/otelcol-gatewayz"]
+# memory_limiter and GOMEMLIMIT from one number, the container's memory
+# limit (COLLECTOR_MEMORY_LIMIT_MIB, else the cgroup's): see the script. Run
+# through sh, so the script needs no executable bit.
+ENTRYPOINT ["/bin/sh", "/etc/otelcol-gatewayz/with-memory-limit.sh", "/usr/local/bin/otelcol-gatewayz"]
 CMD ["--config=/etc/otelcol-gatewayz/gateway.yaml"]

@@ -114,9 +114,10 @@ $(BIN): $(BIN_SOURCES) | $(OCB) $(MDATAGEN)
 	CGO_ENABLED=0 $(GO) build -tags $(BUILD_TAGS) -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/otelcol-gatewayz
 
 ## run: build and start the collector with the gateway config (Ctrl-C stops it).
+# Memory settings as in the image: from COLLECTOR_MEMORY_LIMIT_MIB (default 2000).
 run: $(BIN)
 	@mkdir -p data
-	./$(BIN) --config=$(CONFIG)
+	sh collector-configs/with-memory-limit.sh ./$(BIN) --config=$(CONFIG)
 
 .PHONY: up down
 ## up: build and start the whole stack (collector, backends, Grafana) with docker compose.

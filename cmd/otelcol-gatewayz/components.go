@@ -29,6 +29,7 @@ import (
 	basicauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension"
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
 	ingestauthextension "github.com/gatewayz/otelcol-gatewayz/components/extension/ingestauthextension"
+	shutdownlimitextension "github.com/gatewayz/otelcol-gatewayz/components/extension/shutdownlimitextension"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
@@ -74,6 +75,7 @@ func components() (otelcol.Factories, error) {
 		basicauthextension.NewFactory(),
 		zpagesextension.NewFactory(),
 		ingestauthextension.NewFactory(),
+		shutdownlimitextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -86,6 +88,7 @@ func components() (otelcol.Factories, error) {
 		basicauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension v0.158.0",
 		zpagesextension.NewFactory().Type(): "go.opentelemetry.io/collector/extension/zpagesextension v0.158.0",
 		ingestauthextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		shutdownlimitextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

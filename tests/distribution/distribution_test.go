@@ -178,6 +178,11 @@ func TestDockerfileIsConsistent(t *testing.T) {
 			t.Errorf("port %s is not exposed", port)
 		}
 	}
+	// The memory settings come from one variable only if the image starts
+	// the collector through the script that derives them.
+	if !strings.Contains(df, `ENTRYPOINT ["/bin/sh", "/etc/otelcol-gatewayz/with-memory-limit.sh", "/usr/local/bin/otelcol-gatewayz"]`) {
+		t.Error("the ENTRYPOINT does not start the collector through with-memory-limit.sh")
+	}
 	if strings.Contains(df, "--feature-gates") {
 		t.Error("the entrypoint passes --feature-gates: the binary enables what the shipped configs need")
 	}

@@ -1,0 +1,130 @@
+// Copyright The otelcol-gatewayz Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package shutdownlimitextension // import "github.com/gatewayz/otelcol-gatewayz/components/extension/shutdownlimitextension"
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
+)
+
+// limiter is the extension. It implements extensioncapabilities.
+// PipelineWatcher: the service calls NotReady as the first step of a
+// shutdown, before any pipeline stops.
+type limiter struct {
+	cfg    *Config
+	logger *zap.Logger
+	exit   func()
+
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func newLimiter(cfg *Config, logger *zap.Logger, exit func()) *limiter {
+	return &limiter{cfg: cfg, logger: logger, exit: exit}
+}
+
+func (l *limiter) Start(context.Context, component.Host) error { return nil }
+
+// Shutdown runs once every pipeline has stopped: the stop made it in time.
+// The timer must not outlive this instance, since a config reload shuts the
+// old service down and goes on running.
+func (l *limiter) Shutdown(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	return nil
+}
+
+func (l *limiter) Ready() error { return nil }
+
+// NotReady starts the clock of the shutdown.
+func (l *limiter) NotReady() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.timer == nil {
+		l.timer = time.AfterFunc(l.cfg.Timeout, l.giveUp)
+	}
+	return nil
+}
+
+func (l *limiter) giveUp() {
+	queued, err := l.queueSizes()
+	if err != nil {
+		l.logger.Warn("Cannot read the exporters' queue sizes", zap.Error(err))
+	}
+	names := make([]string, 0, len(queued))
+	for name := range queued {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if queued[name] > 0 {
+			l.logger.Error("Shutdown timed out: exporter still holds queued requests; an in-memory queue loses them, an on-disk queue keeps them for the next start",
+				zap.String("exporter", name), zap.Int64("queued_requests", queued[name]))
+		}
+	}
+	l.logger.Error("Shutdown did not finish in time: exiting", zap.Duration("timeout", l.cfg.Timeout))
+	l.exit()
+}
+
+// exporterLabel finds the exporter a queue-size sample belongs to.
+var exporterLabel = regexp.MustCompile(`[{,]exporter="([^"]*)"`)
+
+// queueSizes reads otelcol_exporter_queue_size by exporter (in the queue's
+// own unit: requests with the default sizer) from the collector's own
+// Prometheus endpoint, the one place the exporters publish it.
+func (l *limiter) queueSizes() (map[string]int64, error) {
+	if l.cfg.MetricsURL == "" {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.cfg.MetricsURL, http.NoBody)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parseQueueSizes(resp.Body)
+}
+
+func parseQueueSizes(r io.Reader) (map[string]int64, error) {
+	out := map[string]int64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "otelcol_exporter_queue_size{") {
+			continue
+		}
+		m := exporterLabel.FindStringSubmatch(line)
+		fields := strings.Fields(line)
+		if m == nil || len(fields) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			continue
+		}
+		out[m[1]] += int64(v)
+	}
+	return out, sc.Err()
+}

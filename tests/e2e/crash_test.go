@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+	"github.com/gatewayz/otelcol-gatewayz/tests/scenario"
+)
+
+// shutdownTimeout is SHUTDOWN_TIMEOUT's default; a stop may overrun it by
+// the exit itself.
+const (
+	shutdownTimeout = 5 * time.Second
+	stopBound       = shutdownTimeout + 2*time.Second
+)
+
+// shippedQueues are the export-queue settings of compose and Railway.
+func shippedQueues(dir string) map[string]string {
+	return map[string]string{"EXPORT_QUEUE_STORAGE": "file_storage", "COLLECTOR_STORAGE_DIR": dir}
+}
+
+// allDown makes every backend of gw refuse everything until further notice.
+func allDown(gw *harness.Gateway) {
+	gw.Tempo.SetFault(harness.Fault{GRPCCode: codes.Unavailable})
+	gw.Loki.SetFault(harness.Fault{HTTPStatus: http.StatusServiceUnavailable})
+	gw.Prometheus.SetFault(harness.Fault{HTTPStatus: http.StatusServiceUnavailable})
+}
+
+// fillQueues sends sc's spans and logs to gw (each acknowledged by the
+// gateway) and waits until the refusing backends have turned each kind
+// away at least once, so the data sits in the queues.
+func fillQueues(t *testing.T, gw *harness.Gateway, sc scenario.Scenario) {
+	t.Helper()
+	harness.SendTraces(t, gw.OTLPGRPC, spanTenant, sc.Traces())
+	harness.SendLogs(t, gw.OTLPHTTP, logTenant, sc.Logs())
+	harness.Eventually(t, 30*time.Second, func() error {
+		if gw.Tempo.Refused() == 0 || gw.Loki.Refused() == 0 || gw.Prometheus.Refused() == 0 {
+			return fmt.Errorf("refused so far: tempo %d, loki %d, mimir %d", gw.Tempo.Refused(), gw.Loki.Refused(), gw.Prometheus.Refused())
+		}
+		return nil
+	})
+	if gw.Tempo.SpanCount() != 0 || gw.Loki.LogCount() != 0 {
+		t.Fatalf("refusing backends recorded %d spans and %d log records", gw.Tempo.SpanCount(), gw.Loki.LogCount())
+	}
+}
+
+// expectAllDelivered starts a gateway on dir's queues with healthy backends
+// and waits until it has delivered everything sc holds, exactly once.
+func expectAllDelivered(t *testing.T, dir string, sc scenario.Scenario, env map[string]string) {
+	t.Helper()
+	gw := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: env})
+	gw.Tempo.WaitSpans(t, sc.SpanCount(), spanTenant)
+	harness.Eventually(t, 30*time.Second, func() error {
+		if n := gw.Loki.LogCount(); n < sc.Requests {
+			return fmt.Errorf("loki has %d of %d records", n, sc.Requests)
+		}
+		return nil
+	})
+	assertOnce(t, gw, sc.SpanCount(), sc.Requests)
+}
+
+// TestCrashKeepsAcknowledged: with the shipped on-disk queues, the gateway
+// is SIGKILLed while every backend refuses and its queues hold spans, logs
+// (and remote write's in-memory queue holds metrics, which a crash loses:
+// see README "Durability"). A new process on the same directory delivers
+// every span and log record the first one had acknowledged, exactly once.
+func TestCrashKeepsAcknowledged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sc := scenario.Scenario{Requests: 25, FailEvery: 5, Start: time.Now().Add(-time.Minute), IDBase: 50000}
+
+	first := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: shippedQueues(dir)})
+	allDown(first)
+	fillQueues(t, first, sc)
+	if err := syscall.Kill(first.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Stop() // reaps the killed process
+
+	expectAllDelivered(t, dir, sc, shippedQueues(dir))
+}
+
+// TestStopIsBoundedOnDisk: SIGTERM with every backend down and the on-disk
+// queues full exits within stopBound; the log names remote write's queue,
+// the one left in memory, and its size. A restart then delivers every span
+// and log record. The stock exporters log the batches they could not send
+// while stopping as "Dropping data" even here, where the persistent queue
+// keeps them ("interrupted due to shutdown"): the restart proves it.
+func TestStopIsBoundedOnDisk(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sc := scenario.Scenario{Requests: 25, FailEvery: 5, Start: time.Now().Add(-time.Minute), IDBase: 60000}
+
+	first := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: shippedQueues(dir)})
+	allDown(first)
+	fillQueues(t, first, sc)
+	stopWithin(t, first.Collector)
+	for _, line := range strings.Split(first.Logs(), "\n") {
+		if strings.Contains(line, "Exporting failed. Dropping data.") && !strings.Contains(line, "interrupted due to shutdown") {
+			t.Errorf("an on-disk queue gave up on a batch for another reason than the stop: %s", line)
+		}
+	}
+	expectQueued(t, first.Collector, "prometheus_remote_write/mimir")
+
+	expectAllDelivered(t, dir, sc, shippedQueues(dir))
+}
+
+// TestStopIsBoundedInMemory: the same stop with the in-memory queues of
+// `make run` exits within stopBound, and the log accounts for every span
+// and log record: an exporter that got to drain its queue before the
+// timeout logs exactly the items it dropped; one that did not (exporters
+// stop one after another, and remote write's retries hold up the rest) is
+// named by shutdownlimit with the requests (batches) it still held.
+func TestStopIsBoundedInMemory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"COLLECTOR_STORAGE_DIR": dir}
+	sc := scenario.Scenario{Requests: 25, FailEvery: 5, Start: time.Now().Add(-time.Minute), IDBase: 70000}
+
+	first := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: env})
+	allDown(first)
+	fillQueues(t, first, sc)
+	stopWithin(t, first.Collector)
+	dropped := droppedItems(t, first.Logs())
+	want := map[string]int{"otlp_grpc/tempo": sc.SpanCount(), "otlp_http/loki": sc.Requests}
+	for exporter, n := range want {
+		switch {
+		case dropped[exporter] == n:
+			t.Logf("%s: %d items dropped while draining", exporter, n)
+		case dropped[exporter] == 0:
+			expectQueued(t, first.Collector, exporter)
+		default:
+			t.Errorf("%s logged %d dropped items, want %d (or none and its queue size)", exporter, dropped[exporter], n)
+		}
+	}
+	if len(dropped) > len(want) {
+		t.Errorf("dropped items by exporter: %v, want only %v", dropped, want)
+	}
+	// Remote write retries each request for EXPORT_RETRY_MAX_ELAPSED: it
+	// is always the one the timeout cuts short.
+	expectQueued(t, first.Collector, "prometheus_remote_write/mimir")
+}
+
+// expectQueued fails unless c's log has shutdownlimit's line for exporter
+// with a positive number of queued requests.
+func expectQueued(t *testing.T, c *harness.Collector, exporter string) {
+	t.Helper()
+	for _, line := range strings.Split(c.Logs(), "\n") {
+		if !strings.Contains(line, "Shutdown timed out: exporter still holds queued requests") || !strings.Contains(line, `"exporter": "`+exporter+`"`) {
+			continue
+		}
+		var fields struct {
+			Queued int `json:"queued_requests"`
+		}
+		if err := json.Unmarshal([]byte(line[strings.Index(line, "{"):]), &fields); err != nil {
+			t.Fatalf("shutdownlimit line %q: %v", line, err)
+		}
+		if fields.Queued > 0 {
+			t.Logf("%s: %d requests still queued at the timeout", exporter, fields.Queued)
+			return
+		}
+	}
+	t.Errorf("no shutdownlimit line with %s's queued requests in the log", exporter)
+}
+
+// stopWithin sends SIGTERM and fails unless c exits cleanly within stopBound.
+func stopWithin(t *testing.T, c *harness.Collector) {
+	t.Helper()
+	start := time.Now()
+	err := c.Stop()
+	took := time.Since(start)
+	t.Logf("stop took %v", took.Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("stop: %v after %v", err, took.Round(time.Millisecond))
+	}
+	if took > stopBound {
+		t.Errorf("stop took %v, more than %v", took.Round(time.Millisecond), stopBound)
+	}
+}
+
+// droppedItems sums, by exporter, the dropped_items of the stock exporters'
+// one log line per dropped batch ("Exporting failed. Dropping data.").
+func droppedItems(t *testing.T, logs string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, "Exporting failed. Dropping data.") {
+			continue
+		}
+		start := strings.Index(line, "{")
+		if start < 0 {
+			t.Fatalf("drop line without fields: %s", line)
+		}
+		var fields struct {
+			Component string `json:"otelcol.component.id"`
+			Dropped   int    `json:"dropped_items"`
+		}
+		if err := json.NewDecoder(strings.NewReader(line[start:])).Decode(&fields); err != nil {
+			t.Fatalf("drop line %q: %v", line, err)
+		}
+		out[fields.Component] += fields.Dropped
+	}
+	return out
+}
