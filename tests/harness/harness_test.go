@@ -158,3 +158,16 @@ func TestSinkFaults(t *testing.T) {
 		t.Errorf("spans %d, refused %d; want 2 accepted after the fault and no new refusal", s.SpanCount(), s.Refused())
 	}
 }
+
+// TestFreePortNeverRepeats: two listeners of one collector must never be
+// given the same port, even when the kernel hands a closed one out again.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 500 {
+		p := FreePort(t)
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}

@@ -6,21 +6,41 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
 
-// FreePort returns a loopback TCP port that was free a moment ago. The
-// process that binds it next is racing other tests, so callers bind it
-// promptly.
+// handedOut holds every port FreePort has returned in this test process:
+// the kernel may give a just-closed port to the next listen on :0, so two
+// calls (two listeners of one collector, or two parallel tests) could
+// otherwise get the same one.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort returns a loopback TCP port that was free a moment ago and that
+// no earlier call in this process returned. The process that binds it next
+// is racing other test processes, so callers bind it promptly.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("reserving a port: %v", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("reserving a port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no loopback port that was not handed out already")
+	return 0
 }
 
 // FreeAddr is FreePort as "127.0.0.1:PORT".
