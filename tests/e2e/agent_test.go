@@ -20,20 +20,8 @@ import (
 // reach Tempo and Loki through the gateway, with the sender's tenant.
 func TestAgentForwardsToGateway(t *testing.T) {
 	gw := harness.StartGateway(t, harness.GatewayOptions{})
-	gwHost, gwPort, _ := net.SplitHostPort(gw.OTLPGRPC)
 	logDir := t.TempDir()
-	agentEnv := map[string]string{
-		"OTLP_GRPC_ENDPOINT":       harness.FreeAddr(t),
-		"OTLP_HTTP_ENDPOINT":       harness.FreeAddr(t),
-		"HEALTH_ENDPOINT":          harness.FreeAddr(t),
-		"COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
-		"COLLECTOR_TELEMETRY_PORT": fmt.Sprint(harness.FreePort(t)),
-		"COLLECTOR_STORAGE_DIR":    t.TempDir(),
-		"GATEWAY_HOSTNAME":         gwHost,
-		"GATEWAY_OTLP_PORT":        gwPort,
-		"AGENT_LOG_GLOB":           filepath.Join(logDir, "*.log"),
-		"BATCH_TIMEOUT":            "200ms",
-	}
+	agentEnv := agentEnv(t, gw, logDir)
 	agent := harness.StartCollector(t, "collector-configs/agent.yaml", agentEnv)
 	_ = agent
 
@@ -77,4 +65,23 @@ func TestAgentForwardsToGateway(t *testing.T) {
 	}
 	expectAttr(t, res, "service.name", "gatewayz-api")
 	expectAttr(t, res, "deployment.environment", "production")
+}
+
+// agentEnv runs an agent that forwards to gw and tails logDir/*.log, every
+// listener on a free loopback port.
+func agentEnv(t *testing.T, gw *harness.Gateway, logDir string) map[string]string {
+	t.Helper()
+	gwHost, gwPort, _ := net.SplitHostPort(gw.OTLPGRPC)
+	return map[string]string{
+		"OTLP_GRPC_ENDPOINT":       harness.FreeAddr(t),
+		"OTLP_HTTP_ENDPOINT":       harness.FreeAddr(t),
+		"HEALTH_ENDPOINT":          harness.FreeAddr(t),
+		"COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
+		"COLLECTOR_TELEMETRY_PORT": fmt.Sprint(harness.FreePort(t)),
+		"COLLECTOR_STORAGE_DIR":    t.TempDir(),
+		"GATEWAY_HOSTNAME":         gwHost,
+		"GATEWAY_OTLP_PORT":        gwPort,
+		"AGENT_LOG_GLOB":           filepath.Join(logDir, "*.log"),
+		"BATCH_TIMEOUT":            "200ms",
+	}
 }

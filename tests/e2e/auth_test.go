@@ -315,20 +315,8 @@ func TestIngestAuthAgentSendsToken(t *testing.T) {
 		"ALLOW_TENANT_OVERRIDE": "true",
 		"TENANT_ID":             authDefaultTenant,
 	}})
-	gwHost, gwPort, _ := net.SplitHostPort(gw.OTLPGRPC)
 	startAgent := func(token string) (string, *harness.Collector) {
-		env := map[string]string{
-			"OTLP_GRPC_ENDPOINT":       harness.FreeAddr(t),
-			"OTLP_HTTP_ENDPOINT":       harness.FreeAddr(t),
-			"HEALTH_ENDPOINT":          harness.FreeAddr(t),
-			"COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
-			"COLLECTOR_TELEMETRY_PORT": fmt.Sprint(harness.FreePort(t)),
-			"COLLECTOR_STORAGE_DIR":    t.TempDir(),
-			"GATEWAY_HOSTNAME":         gwHost,
-			"GATEWAY_OTLP_PORT":        gwPort,
-			"AGENT_LOG_GLOB":           filepath.Join(t.TempDir(), "*.log"),
-			"BATCH_TIMEOUT":            "200ms",
-		}
+		env := agentEnv(t, gw, t.TempDir())
 		if token != "" {
 			env["INGEST_TOKEN"] = token
 		}

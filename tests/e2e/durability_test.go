@@ -78,23 +78,7 @@ func TestBackendOutageLosesNothing(t *testing.T) {
 			t.Errorf("%s refused nothing: the outage began after the data had passed", name)
 		}
 	}
-	spans, records := map[string]int{}, map[string]int{}
-	for _, r := range gw.Tempo.Requests() {
-		countIDs(spans, r.Traces)
-	}
-	for _, r := range gw.Loki.Requests() {
-		countLogIDs(records, r.Logs)
-	}
-	for what, seen := range map[string]map[string]int{"span": spans, "log record": records} {
-		for id, n := range seen {
-			if n != 1 {
-				t.Errorf("%s %s delivered %d times", what, id, n)
-			}
-		}
-	}
-	if len(spans) != sc.SpanCount() || len(records) != sc.Requests {
-		t.Errorf("delivered %d distinct spans and %d log records, want %d and %d", len(spans), len(records), sc.SpanCount(), sc.Requests)
-	}
+	assertOnce(t, gw, sc.SpanCount(), sc.Requests)
 }
 
 // countIDs counts every span of td by span id.
