@@ -24,6 +24,9 @@ ENV COLLECTOR_STORAGE_DIR=/var/lib/otelcol
 USER 10001:10001
 # OTLP gRPC, OTLP HTTP, Loki push, Pyroscope ingest, health check.
 EXPOSE 4317 4318 3100 4040 13133
+# Readiness, not liveness: 200 while the collector takes data, 500 while it
+# refuses data, 503 while it starts or stops (README "Memory and overload").
+# Kubernetes: readinessProbe httpGet :13133 /, livenessProbe tcpSocket :13133.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD wget -q -O /dev/null http://127.0.0.1:13133/ || exit 1
 # memory_limiter and GOMEMLIMIT from one number, the container's memory

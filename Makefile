@@ -29,7 +29,7 @@ BUILD_TAGS      := remove_all_sd
 # What the binary is built from: a change to any of these rebuilds it
 # before validate, e2e or bench use it.
 BIN_SOURCES     := builder-config.yaml go.mod go.sum go.work \
-	$(shell find components cmd -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name metadata.yaml \))
+	$(shell find components cmd/otelcol-gatewayz -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name metadata.yaml \))
 FUZZTIME        ?= 15s
 BENCHTIME       ?= 2s
 # make e2e E2E_RUN=TestName runs the end-to-end tests matching it.
@@ -119,6 +119,52 @@ run: $(BIN)
 	@mkdir -p data
 	sh collector-configs/with-memory-limit.sh ./$(BIN) --config=$(CONFIG)
 
+LOADGEN             := bin/gatewayz-loadgen
+DEV_DATA_DIR        ?= data
+DEV_PROMETHEUS_ADDR ?= 127.0.0.1:9090
+DEV_METRICS_ADDR    ?= 127.0.0.1:8000
+DEV_LOADGEN_KINDS   ?= traces,logs,loki-json,loki-proto,pyroscope,otlp-profiles
+# Items per second per kind: a few dozen gateway requests a second, a
+# profile every five seconds.
+DEV_LOADGEN_RATE    ?= traces=200,logs=50,loki-json=20,loki-proto=20,pyroscope=0.2,otlp-profiles=0.2
+
+$(LOADGEN): go.mod go.sum $(shell find internal/loadgen cmd/gatewayz-loadgen -name '*.go' ! -name '*_test.go') internal/loadgen/cpu_30k.pb.gz
+	$(GO) build -o $@ ./cmd/gatewayz-loadgen
+
+.PHONY: dev
+## dev: the whole pipeline without Docker: Prometheus as the metrics store, the collector (gateway.yaml + dev.yaml: spans, logs, profiles to files under DEV_DATA_DIR), the load generator, and a live PromQL summary. Ctrl-C stops all of them.
+# Background jobs of a non-interactive shell ignore Ctrl-C: the trap stops
+# them (SIGTERM) and waits, so nothing is left running. DEV_LOADGEN_KINDS=none
+# sends nothing (feed it from your own app); the generator still serves
+# /metrics on DEV_METRICS_ADDR, scraped unless FASTAPI_TARGET is set.
+dev: $(BIN) $(PROMETHEUS) $(LOADGEN)
+	@mkdir -p $(DEV_DATA_DIR)/prometheus
+	@echo '{"global": {"scrape_interval": "15s"}}' > $(DEV_DATA_DIR)/prometheus.yml
+	@pids=(); \
+	stop() { trap - EXIT INT TERM; kill "$${pids[@]}" 2>/dev/null || true; wait "$${pids[@]}" 2>/dev/null || true; }; \
+	trap stop EXIT INT TERM; \
+	$(PROMETHEUS) --config.file=$(DEV_DATA_DIR)/prometheus.yml --storage.tsdb.path=$(DEV_DATA_DIR)/prometheus \
+		--web.listen-address=$(DEV_PROMETHEUS_ADDR) --web.enable-remote-write-receiver \
+		--enable-feature=exemplar-storage >$(DEV_DATA_DIR)/prometheus.log 2>&1 & pids+=($$!); \
+	DEV_DATA_DIR=$(DEV_DATA_DIR) \
+	MIMIR_REMOTE_WRITE_URL="$${MIMIR_REMOTE_WRITE_URL:-http://$(DEV_PROMETHEUS_ADDR)/api/v1/write}" \
+	FASTAPI_TARGET="$${FASTAPI_TARGET:-$(DEV_METRICS_ADDR)}" \
+	SPANMETRICS_FLUSH_INTERVAL="$${SPANMETRICS_FLUSH_INTERVAL:-5s}" \
+	SERVICE_GRAPH_FLUSH_INTERVAL="$${SERVICE_GRAPH_FLUSH_INTERVAL:-5s}" \
+		sh collector-configs/with-memory-limit.sh ./$(BIN) --config=collector-configs/gateway.yaml \
+		--config=collector-configs/dev.yaml >$(DEV_DATA_DIR)/collector.log 2>&1 & collector=$$!; pids+=($$collector); \
+	health="$${HEALTH_ENDPOINT:-0.0.0.0:13133}"; health="127.0.0.1:$${health##*:}"; \
+	for i in $$(seq 300); do \
+		if ! kill -0 $$collector 2>/dev/null; then echo "the collector exited; $(DEV_DATA_DIR)/collector.log:"; tail -20 $(DEV_DATA_DIR)/collector.log; exit 1; fi; \
+		if (exec 3<>/dev/tcp/$${health%:*}/$${health##*:} && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && \
+			read -r status <&3 && [[ $$status == *" 200 "* ]]) 2>/dev/null; then break; fi; sleep 0.2; \
+	done; \
+	./$(LOADGEN) -kinds $(DEV_LOADGEN_KINDS) -rate '$(DEV_LOADGEN_RATE)' -metrics-addr $(DEV_METRICS_ADDR) \
+		>$(DEV_DATA_DIR)/loadgen.log 2>&1 & pids+=($$!); \
+	echo "make dev: collector up (OTLP 4317/4318, Loki push 3100, Pyroscope 4040); Prometheus http://$(DEV_PROMETHEUS_ADDR)"; \
+	echo "  spans, logs, profiles: $(DEV_DATA_DIR)/{traces,logs,profiles}.jsonl; logs of each process: $(DEV_DATA_DIR)/*.log; Ctrl-C stops all"; \
+	./$(LOADGEN) watch -prometheus http://$(DEV_PROMETHEUS_ADDR)
+
 .PHONY: up down
 ## up: build and start the whole stack (collector, backends, Grafana) with docker compose.
 up:
@@ -132,19 +178,23 @@ down:
 		docker compose -f compose/docker-compose.yaml down
 
 ## validate: check every collector config loads.
+# dev.yaml is an overlay: it is only ever loaded over gateway.yaml.
 validate: $(BIN)
 	@for f in collector-configs/*.yaml; do \
+		if [ "$$f" = collector-configs/dev.yaml ]; then continue; fi; \
 		echo "validate $$f"; ./$(BIN) validate --config=$$f; \
 	done
+	@echo "validate collector-configs/gateway.yaml + dev.yaml"; \
+	./$(BIN) validate --config=collector-configs/gateway.yaml --config=collector-configs/dev.yaml
 
 ## lint: gofmt and go vet on every Go package of ours.
 lint:
-	@out=$$(gofmt -l components internal/pprofcompare grafana tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./components/... ./internal/pprofcompare/... ./grafana/... ./tests/...
+	@out=$$(gofmt -l components internal/pprofcompare internal/loadgen cmd/gatewayz-loadgen grafana tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./components/... ./internal/pprofcompare/... ./internal/loadgen/... ./cmd/gatewayz-loadgen/... ./grafana/... ./tests/...
 
 ## unit: component unit tests (race detector on).
 unit:
-	$(GO) test -race -count=1 ./components/... ./internal/pprofcompare/...
+	$(GO) test -race -count=1 ./components/... ./internal/pprofcompare/... ./internal/loadgen/... ./cmd/gatewayz-loadgen/...
 
 ## e2e: end-to-end tests against the one built binary and a real Prometheus.
 e2e: $(BIN) $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(AMTOOL) $(LEZER)
@@ -165,10 +215,15 @@ fuzz:
 ## test: everything CI runs.
 test: tools check-generated build lint validate unit e2e fuzz
 
-## bench: Go benchmarks of our components and of the gateway pipeline.
-bench: $(BIN)
+## bench: Go benchmarks of our components, then tests/bench: per signal the
+## highest rate one core sustains, its cost and the side-by-side ratios,
+## written to docs/benchmarks.md and docs/benchmarks.png (~15 min on 2 cores).
+# `make bench BENCH_DURATION=5s` etc. reach the test (README, Environment variables).
+export BENCH_DURATION BENCH_STEP BENCH_ROUNDS BENCH_REFINE BENCH_SIGNALS BENCH_WORKERS BENCH_COLLECTOR_CPU BENCH_LOAD_CPUS
+bench: $(BIN) $(PROMETHEUS)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1 ./components/...
-	OTELCOL_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x ./tests/bench/...
+	OTELCOL_BIN=$(CURDIR)/$(BIN) PROMETHEUS_BIN=$(PROMETHEUS) BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
+		$(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./tests/bench/
 
 clean:
 	rm -rf bin data .tools

@@ -60,5 +60,10 @@ if [ "$margin" -lt 128 ]; then margin=128; fi
 MEMORY_LIMIT_MIB=${MEMORY_LIMIT_MIB:-$((limit - margin))}
 MEMORY_SPIKE_LIMIT_MIB=${MEMORY_SPIKE_LIMIT_MIB:-$((MEMORY_LIMIT_MIB / 5))}
 GOMEMLIMIT=${GOMEMLIMIT:-${MEMORY_LIMIT_MIB}MiB}
-export MEMORY_LIMIT_MIB MEMORY_SPIKE_LIMIT_MIB GOMEMLIMIT
+# Not memory, but every replica starts here: the series a gateway derives
+# carry COLLECTOR_INSTANCE_ID as collector_instance_id, so two replicas
+# must differ. Railway names each replica; elsewhere the hostname is the
+# container's or the pod's own name.
+COLLECTOR_INSTANCE_ID=${COLLECTOR_INSTANCE_ID:-${RAILWAY_REPLICA_ID:-$(uname -n)}}
+export MEMORY_LIMIT_MIB MEMORY_SPIKE_LIMIT_MIB GOMEMLIMIT COLLECTOR_INSTANCE_ID
 exec "$@"

@@ -16,6 +16,7 @@ import (
 	forwardconnector "go.opentelemetry.io/collector/connector/forwardconnector"
 	signaltometricsconnector "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
 	countconnector "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
+	spanderiveconnector "github.com/gatewayz/otelcol-gatewayz/components/connector/spanderiveconnector"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
 	otlphttpexporter "go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	debugexporter "go.opentelemetry.io/collector/exporter/debugexporter"
@@ -30,6 +31,7 @@ import (
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
 	ingestauthextension "github.com/gatewayz/otelcol-gatewayz/components/extension/ingestauthextension"
 	shutdownlimitextension "github.com/gatewayz/otelcol-gatewayz/components/extension/shutdownlimitextension"
+	rejectionsextension "github.com/gatewayz/otelcol-gatewayz/components/extension/rejectionsextension"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
@@ -40,6 +42,8 @@ import (
 	tailsamplingprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor"
 	resourcedetectionprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourcedetectionprocessor"
 	deltatocumulativeprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
+	backpressureprocessor "github.com/gatewayz/otelcol-gatewayz/components/processor/backpressureprocessor"
+	scrubprocessor "github.com/gatewayz/otelcol-gatewayz/components/processor/scrubprocessor"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	prometheusreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
@@ -76,6 +80,7 @@ func components() (otelcol.Factories, error) {
 		zpagesextension.NewFactory(),
 		ingestauthextension.NewFactory(),
 		shutdownlimitextension.NewFactory(),
+		rejectionsextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -89,6 +94,7 @@ func components() (otelcol.Factories, error) {
 		zpagesextension.NewFactory().Type(): "go.opentelemetry.io/collector/extension/zpagesextension v0.158.0",
 		ingestauthextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 		shutdownlimitextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		rejectionsextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
@@ -140,6 +146,8 @@ func components() (otelcol.Factories, error) {
 		tailsamplingprocessor.NewFactory(),
 		resourcedetectionprocessor.NewFactory(),
 		deltatocumulativeprocessor.NewFactory(),
+		backpressureprocessor.NewFactory(),
+		scrubprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -155,6 +163,8 @@ func components() (otelcol.Factories, error) {
 		tailsamplingprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor v0.158.0",
 		resourcedetectionprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourcedetectionprocessor v0.158.0",
 		deltatocumulativeprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor v0.158.0",
+		backpressureprocessor.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		scrubprocessor.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
@@ -163,6 +173,7 @@ func components() (otelcol.Factories, error) {
 		forwardconnector.NewFactory(),
 		signaltometricsconnector.NewFactory(),
 		countconnector.NewFactory(),
+		spanderiveconnector.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -173,6 +184,7 @@ func components() (otelcol.Factories, error) {
 		forwardconnector.NewFactory().Type(): "go.opentelemetry.io/collector/connector/forwardconnector v0.158.0",
 		signaltometricsconnector.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector v0.158.0",
 		countconnector.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector v0.158.0",
+		spanderiveconnector.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	return factories, nil

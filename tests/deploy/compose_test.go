@@ -35,6 +35,17 @@ var requiredEnv = map[string]string{"GF_SECURITY_ADMIN_PASSWORD": "only-for-this
 // defaults), and returns the variables interpolation looked up.
 func loadCompose(t *testing.T, env map[string]string) (*types.Project, []string, error) {
 	t.Helper()
+	return loadComposeFiles(t, env, composeFile)
+}
+
+// loadComposeFiles is loadCompose for several files, later ones overriding
+// earlier ones, as `docker compose -f A -f B` merges them.
+func loadComposeFiles(t *testing.T, env map[string]string, files ...string) (*types.Project, []string, error) {
+	t.Helper()
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = filepath.Join(harness.RepoRoot(), f)
+	}
 	var kv []string
 	for k, v := range env {
 		kv = append(kv, k+"="+v)
@@ -42,7 +53,7 @@ func loadCompose(t *testing.T, env map[string]string) (*types.Project, []string,
 	var mu sync.Mutex
 	read := map[string]bool{}
 	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(harness.RepoRoot(), composeFile)},
+		paths,
 		cli.WithEnv(kv),
 		cli.WithResolvedPaths(true),
 		cli.WithLoadOptions(func(o *loader.Options) {

@@ -53,7 +53,7 @@ func TestComponentsListsEveryComponent(t *testing.T) {
 	}{
 		"receivers": {names(listed.Receivers), []string{"otlp", "prometheus", "file_log", "lokipush", "pyroscope"}},
 		"processors": {names(listed.Processors), []string{"memory_limiter", "batch", "resource", "transform", "attributes",
-			"filter", "redaction", "tail_sampling", "resource_detection", "delta_to_cumulative"}},
+			"filter", "redaction", "tail_sampling", "resource_detection", "delta_to_cumulative", "backpressure"}},
 		"connectors": {names(listed.Connectors), []string{"span_metrics", "service_graph", "forward", "signal_to_metrics", "count"}},
 		"exporters":  {names(listed.Exporters), []string{"otlp_grpc", "otlp_http", "prometheus_remote_write", "load_balancing", "debug", "file"}},
 		"extensions": {names(listed.Extensions), []string{"health_check", "headers_setter", "file_storage", "bearertokenauth", "basicauth", "zpages"}},

@@ -15,7 +15,7 @@ import (
 
 // TestStaysUpWithoutBackends: with no backend reachable the gateway stays
 // healthy, keeps retrying, says so in one readable line per failing
-// exporter (no stack traces), and stops cleanly on SIGTERM.
+// exporter (no stack traces), and stops on SIGTERM within SHUTDOWN_TIMEOUT.
 func TestStaysUpWithoutBackends(t *testing.T) {
 	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
 		"MIMIR_REMOTE_WRITE_URL":  "http://127.0.0.1:1/api/v1/push",
@@ -56,10 +56,17 @@ func TestStaysUpWithoutBackends(t *testing.T) {
 			t.Errorf("collector output contains %q:\n%s", bad, logs)
 		}
 	}
+	// The span's derived metrics are flushed into remote write at the stop
+	// and cannot be sent, so the stop ends at SHUTDOWN_TIMEOUT (5 s) with a
+	// line naming what was still queued, or completes if nothing was.
+	start := time.Now()
 	if err := gw.Stop(); err != nil {
-		t.Fatalf("did not stop cleanly on SIGTERM: %v", err)
+		t.Fatalf("did not stop on SIGTERM: %v", err)
 	}
-	if !strings.Contains(gw.Logs(), "Shutdown complete") {
-		t.Error("no 'Shutdown complete' after SIGTERM")
+	if took := time.Since(start); took > 7*time.Second {
+		t.Errorf("stop took %v, want at most SHUTDOWN_TIMEOUT (5s) and a margin", took)
+	}
+	if logs := gw.Logs(); !strings.Contains(logs, "Shutdown complete") && !strings.Contains(logs, "exporter still holds queued data") {
+		t.Error("neither 'Shutdown complete' nor the bounded stop's queued-data line after SIGTERM")
 	}
 }

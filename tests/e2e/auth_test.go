@@ -235,9 +235,11 @@ func ingestToken() string {
 // whatever X-Scope-OrgID the sender claimed.
 func TestIngestAuthRequiresToken(t *testing.T) {
 	token := ingestToken()
+	telemetryPort := harness.FreePort(t)
 	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
-		"INGEST_TOKEN": token,
-		"TENANT_ID":    authDefaultTenant,
+		"INGEST_TOKEN":             token,
+		"TENANT_ID":                authDefaultTenant,
+		"COLLECTOR_TELEMETRY_PORT": fmt.Sprint(telemetryPort),
 	}})
 
 	refused := []authAttempt{
@@ -257,6 +259,25 @@ func TestIngestAuthRequiresToken(t *testing.T) {
 	}
 	accepted := []authAttempt{{"right-token", "Bearer " + token}}
 	got := sendEveryIngress(t, gw, accepted[0], nil)
+	// Every receiver counts each refused attempt as unauthenticated, the
+	// accepted one not: gRPC through the rejections stats handler, the HTTP
+	// receivers through the rejections authenticator in front of
+	// ingestauth (confighttp answers 401 outside every middleware).
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
+	for _, receiver := range []string{"otlp_grpc", "otlp_http", "lokipush", "pyroscope"} {
+		harness.Eventually(t, 10*time.Second, func() error {
+			if n := rejected(t, metricsURL, receiver, "unauthenticated"); n != float64(len(refused)) {
+				return fmt.Errorf("otelcol_ingress_requests_rejected{receiver=%s,reason=unauthenticated} = %v, want %d", receiver, n, len(refused))
+			}
+			return nil
+		})
+		harness.Eventually(t, 5*time.Second, func() error {
+			if !gw.HasLogLine("info", "Refused requests", `"receiver": "`+receiver+`"`, `"reason": "unauthenticated"`) {
+				return fmt.Errorf("no info line for the refused %s requests", receiver)
+			}
+			return nil
+		})
+	}
 	want := map[string]string{"otlp grpc": codes.OK.String(), "otlp http": "200", "loki push": "204", "pyroscope ingest": "200"}
 	for proto, w := range want {
 		if got[proto] != w {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
 )
@@ -106,9 +112,9 @@ func post(t *testing.T, url, contentType string, body []byte) (int, string) {
 // reads past max_request_body_size) is refused before its obsreport
 // operation starts, so otelcol_receiver_refused_spans does not move (it
 // counts items a decoded request could not push into the pipeline, such as
-// memory_limiter refusals). The only counter that sees it is the HTTP
-// server's per-status request count, emitted at
-// COLLECTOR_METRICS_LEVEL=detailed.
+// memory_limiter refusals). The HTTP server's per-status request count,
+// emitted at COLLECTOR_METRICS_LEVEL=detailed, sees it, and so does our
+// rejections extension at every level (TestBadInputRejections).
 func TestBadInput(t *testing.T) {
 	const maxBody = 64 << 10
 	telemetryPort := harness.FreePort(t)
@@ -291,4 +297,131 @@ func TestBadInput(t *testing.T) {
 	if err := harness.WaitHTTP200(gw.Health, time.Second); err != nil {
 		t.Errorf("collector not healthy after bad input: %v", err)
 	}
+}
+
+// rejected reads otelcol_ingress_requests_rejected (the rejections
+// extension) for one receiver and reason.
+func rejected(t *testing.T, metricsURL, receiver, reason string) float64 {
+	t.Helper()
+	return selfMetric(t, metricsURL, "otelcol_ingress_requests_rejected",
+		`receiver="`+receiver+`"`, `reason="`+reason+`"`)
+}
+
+var rejectReasons = []string{"bad_request", "too_large", "unsupported", "unauthenticated", "refused_downstream"}
+
+// TestBadInputRejections sends each of the four ingress receivers bad
+// requests of several reasons, at the default metrics level, and checks
+// that the rejections extension counts exactly those, by receiver and
+// reason (good requests in between are not counted), and logs one info
+// line per reason.
+func TestBadInputRejections(t *testing.T) {
+	const maxBody = 64 << 10
+	telemetryPort := harness.FreePort(t)
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
+		"COLLECTOR_TELEMETRY_PORT":        fmt.Sprint(telemetryPort),
+		"OTLP_HTTP_MAX_BODY_BYTES":        fmt.Sprint(maxBody),
+		"LOKI_PUSH_MAX_BODY_BYTES":        fmt.Sprint(maxBody),
+		"PYROSCOPE_INGEST_MAX_BODY_BYTES": fmt.Sprint(maxBody),
+	}})
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
+
+	valid, err := ptraceotlp.NewExportRequestFromTraces(badInputSpan("good", 1)).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := bytes.Repeat([]byte("x"), maxBody+1)
+	type request struct {
+		method, url, contentType string
+		body                     []byte
+		code                     int
+	}
+	ingestURL := gw.PyroscopeIngest + "/ingest?name=badinput.app&format=pprof&from=1&until=2"
+	pushURL := gw.LokiPush + "/loki/api/v1/push"
+	want := map[string]map[string]float64{} // receiver -> reason -> count
+	for _, c := range []struct {
+		receiver, reason string
+		req              request
+	}{
+		{"otlp_http", "", request{"POST", gw.OTLPHTTP + "/v1/traces", "application/x-protobuf", valid, 200}},
+		{"otlp_http", "bad_request", request{"POST", gw.OTLPHTTP + "/v1/traces", "application/x-protobuf", []byte("\x0a\xff\xff\xff\xff\x0fnot protobuf"), 400}},
+		{"otlp_http", "bad_request", request{"POST", gw.OTLPHTTP + "/v1/logs", "application/json", []byte(`{"resourceLogs":[}`), 400}},
+		{"otlp_http", "too_large", request{"POST", gw.OTLPHTTP + "/v1/traces", "application/x-protobuf", bytes.Repeat(valid, maxBody/len(valid)+1), 400}},
+		{"otlp_http", "unsupported", request{"POST", gw.OTLPHTTP + "/v1/traces", "text/plain", valid, 415}},
+		{"otlp_http", "unsupported", request{"GET", gw.OTLPHTTP + "/v1/traces", "", nil, 405}},
+		{"lokipush", "bad_request", request{"POST", pushURL, "application/json", []byte(`{"streams":[{"stream":`), 400}},
+		{"lokipush", "too_large", request{"POST", pushURL, "application/json", huge, 413}},
+		{"lokipush", "too_large", request{"POST", pushURL, "application/json", huge, 413}},
+		{"lokipush", "unsupported", request{"GET", pushURL, "", nil, 405}},
+		{"pyroscope", "bad_request", request{"POST", ingestURL, "application/octet-stream", []byte("not a profile"), 400}},
+		{"pyroscope", "too_large", request{"POST", ingestURL, "application/octet-stream", huge, 413}},
+		{"pyroscope", "unsupported", request{"GET", ingestURL, "", nil, 405}},
+	} {
+		req, err := http.NewRequest(c.req.method, c.req.url, bytes.NewReader(c.req.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.req.contentType != "" {
+			req.Header.Set("Content-Type", c.req.contentType)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.req.method, c.req.url, err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.req.code {
+			t.Errorf("%s %s (%s): answered %d %q, want %d", c.req.method, c.req.url, c.reason, resp.StatusCode, msg, c.req.code)
+		}
+		if want[c.receiver] == nil {
+			want[c.receiver] = map[string]float64{}
+		}
+		if c.reason != "" {
+			want[c.receiver][c.reason]++
+		}
+	}
+
+	// gRPC: grpc-go refuses a message over max_recv_msg_size (4 MiB) before
+	// any interceptor, and a method the receiver does not serve.
+	harness.SendTraces(t, gw.OTLPGRPC, badInputTenant, badInputSpan("good-grpc", 2))
+	big := badInputSpan("too-large", 3)
+	big.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("big", strings.Repeat("x", 5<<20))
+	if err := harness.DialOTLP(t, gw.OTLPGRPC).ExportTraces(badInputTenant, ptraceotlp.NewExportRequestFromTraces(big)); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("5 MiB gRPC export: %v, want ResourceExhausted", err)
+	}
+	conn, err := grpc.NewClient(gw.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/NoSuchMethod", &emptypb.Empty{}, &emptypb.Empty{}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("unknown gRPC method: %v, want Unimplemented", err)
+	}
+	want["otlp_grpc"] = map[string]float64{"too_large": 1, "unsupported": 1}
+
+	// The server side counts a gRPC call when it ends, which may be just
+	// after the client has its answer.
+	harness.Eventually(t, 10*time.Second, func() error {
+		for receiver, reasons := range want {
+			for _, reason := range rejectReasons {
+				if got := rejected(t, metricsURL, receiver, reason); got != reasons[reason] {
+					return fmt.Errorf("otelcol_ingress_requests_rejected{receiver=%q,reason=%q} = %v, want %v", receiver, reason, got, reasons[reason])
+				}
+			}
+		}
+		return nil
+	})
+	// The first refusal of each reason is logged at once: the line is in
+	// the output as soon as the pipe delivers it.
+	harness.Eventually(t, 5*time.Second, func() error {
+		for receiver, reasons := range want {
+			for reason := range reasons {
+				if !gw.HasLogLine("info", "Refused requests", `"receiver": "`+receiver+`"`, `"reason": "`+reason+`"`) {
+					return fmt.Errorf("no info line \"Refused requests\" for receiver %s, reason %s", receiver, reason)
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -109,16 +109,25 @@ func TestStopIsBoundedOnDisk(t *testing.T) {
 		}
 	}
 	expectQueued(t, first.Collector, "prometheus_remote_write/mimir")
+	// An on-disk queue the timeout found still holding data counts items.
+	for _, exporter := range []string{"otlp_grpc/tempo", "otlp_http/loki"} {
+		for unit, n := range queuedAtTimeout(t, first.Collector)[exporter] {
+			if unit != "queued_items" {
+				t.Errorf("%s: logged %s %d, want its queue counted in items", exporter, unit, n)
+			}
+		}
+	}
 
 	expectAllDelivered(t, dir, sc, shippedQueues(dir))
 }
 
 // TestStopIsBoundedInMemory: the same stop with the in-memory queues of
 // `make run` exits within stopBound, and the log accounts for every span
-// and log record: an exporter that got to drain its queue before the
-// timeout logs exactly the items it dropped; one that did not (exporters
-// stop one after another, and remote write's retries hold up the rest) is
-// named by shutdownlimit with the requests (batches) it still held.
+// and log record exactly: what an exporter dropped while draining (the
+// stock exporters' dropped_items) plus what it still held when the timeout
+// came (shutdownlimit's queued_items: exporters stop one after another, and
+// remote write's retries hold up the rest) is what was queued. Remote
+// write, whose own queue counts requests, is named with queued_requests.
 func TestStopIsBoundedInMemory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -130,15 +139,18 @@ func TestStopIsBoundedInMemory(t *testing.T) {
 	fillQueues(t, first, sc)
 	stopWithin(t, first.Collector)
 	dropped := droppedItems(t, first.Logs())
+	queued := queuedAtTimeout(t, first.Collector)
 	want := map[string]int{"otlp_grpc/tempo": sc.SpanCount(), "otlp_http/loki": sc.Requests}
 	for exporter, n := range want {
-		switch {
-		case dropped[exporter] == n:
-			t.Logf("%s: %d items dropped while draining", exporter, n)
-		case dropped[exporter] == 0:
-			expectQueued(t, first.Collector, exporter)
-		default:
-			t.Errorf("%s logged %d dropped items, want %d (or none and its queue size)", exporter, dropped[exporter], n)
+		items := queued[exporter]["queued_items"]
+		t.Logf("%s: %d items dropped while draining, %d still queued at the timeout (of %d)", exporter, dropped[exporter], items, n)
+		if dropped[exporter]+items != n {
+			t.Errorf("%s: %d dropped + %d queued items logged, want the %d it was sent", exporter, dropped[exporter], items, n)
+		}
+		for unit := range queued[exporter] {
+			if unit != "queued_items" {
+				t.Errorf("%s: logged %s, want its queue counted in items", exporter, unit)
+			}
 		}
 	}
 	if len(dropped) > len(want) {
@@ -149,24 +161,39 @@ func TestStopIsBoundedInMemory(t *testing.T) {
 	expectQueued(t, first.Collector, "prometheus_remote_write/mimir")
 }
 
-// expectQueued fails unless c's log has shutdownlimit's line for exporter
-// with a positive number of queued requests.
-func expectQueued(t *testing.T, c *harness.Collector, exporter string) {
+// queuedAtTimeout reads shutdownlimit's lines from c's log: by exporter,
+// its queued_<unit> fields.
+func queuedAtTimeout(t *testing.T, c *harness.Collector) map[string]map[string]int {
 	t.Helper()
+	out := map[string]map[string]int{}
 	for _, line := range strings.Split(c.Logs(), "\n") {
-		if !strings.Contains(line, "Shutdown timed out: exporter still holds queued requests") || !strings.Contains(line, `"exporter": "`+exporter+`"`) {
+		if !strings.Contains(line, "Shutdown timed out: exporter still holds queued data") {
 			continue
 		}
-		var fields struct {
-			Queued int `json:"queued_requests"`
-		}
+		var fields map[string]any
 		if err := json.Unmarshal([]byte(line[strings.Index(line, "{"):]), &fields); err != nil {
 			t.Fatalf("shutdownlimit line %q: %v", line, err)
 		}
-		if fields.Queued > 0 {
-			t.Logf("%s: %d requests still queued at the timeout", exporter, fields.Queued)
-			return
+		exporter, _ := fields["exporter"].(string)
+		for k, v := range fields {
+			if n, ok := v.(float64); ok && strings.HasPrefix(k, "queued_") {
+				if out[exporter] == nil {
+					out[exporter] = map[string]int{}
+				}
+				out[exporter][k] += int(n)
+			}
 		}
+	}
+	return out
+}
+
+// expectQueued fails unless c's log has shutdownlimit's line for exporter
+// with a positive number of queued requests (remote write's unit).
+func expectQueued(t *testing.T, c *harness.Collector, exporter string) {
+	t.Helper()
+	if n := queuedAtTimeout(t, c)[exporter]["queued_requests"]; n > 0 {
+		t.Logf("%s: %d requests still queued at the timeout", exporter, n)
+		return
 	}
 	t.Errorf("no shutdownlimit line with %s's queued requests in the log", exporter)
 }

@@ -18,7 +18,9 @@ import (
 // memory export queues, remote write's write-ahead log on). Afterwards
 // every span and log record has arrived exactly once, the span-metric
 // count equals the spans sent, and the collector's own scrapes taken
-// during the outage are all in Prometheus.
+// during the outage are all in Prometheus. The health check answers 200
+// throughout: the queues have room, so the gateway still takes data, and
+// a readiness probe must not pull it.
 func TestMinuteLongOutageLosesNothing(t *testing.T) {
 	t.Parallel()
 	const (
@@ -35,6 +37,7 @@ func TestMinuteLongOutageLosesNothing(t *testing.T) {
 	gw.Loki.SetFault(harness.Fault{HTTPStatus: http.StatusServiceUnavailable, For: outage})
 	gw.Tempo.SetFault(harness.Fault{GRPCCode: codes.Unavailable, For: outage})
 	outageEnds := time.Now().Add(outage)
+	health := watchHealth(t, gw.Health, time.Second)
 
 	spans, records := 0, 0
 	for i := range bursts {
@@ -47,6 +50,12 @@ func TestMinuteLongOutageLosesNothing(t *testing.T) {
 	}
 	if time.Now().Before(outageEnds) {
 		t.Fatal("the load ended before the outage did")
+	}
+	health.Stop()
+	if answers := health.between(began, time.Now()); len(answers) != 1 || answers[http.StatusOK] == 0 {
+		t.Errorf("health check during the outage: %v, want only 200", answers)
+	} else {
+		t.Logf("health check during the outage: %v", answers)
 	}
 
 	// Retries back off up to 30 s between attempts.

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -186,6 +187,9 @@ type loadResult struct {
 	mu                                     sync.Mutex
 	codes                                  map[codes.Code]int
 	fatal                                  []string // non-retryable answers
+	// retryDelays counts the refusals by the RetryInfo delay they carried
+	// (0: none).
+	retryDelays map[time.Duration]int
 }
 
 func (r *loadResult) record(err error, spans int64) {
@@ -209,6 +213,22 @@ func (r *loadResult) record(err error, spans int64) {
 	if code != codes.Unavailable && code != codes.ResourceExhausted && code != codes.DeadlineExceeded {
 		r.fatal = append(r.fatal, err.Error())
 	}
+	if code == codes.Unavailable || code == codes.ResourceExhausted {
+		if r.retryDelays == nil {
+			r.retryDelays = map[time.Duration]int{}
+		}
+		r.retryDelays[retryDelay(err)]++
+	}
+}
+
+// retryDelay is the RetryInfo delay a gRPC error carries, 0 if none.
+func retryDelay(err error) time.Duration {
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
 }
 
 func (r *loadResult) String() string {
@@ -275,22 +295,27 @@ func openLoad(conns []*harness.OTLPConn, spansPerSecond float64, d time.Duration
 	return res, skipped
 }
 
+// ingressRetryAfter is RETRY_AFTER's default as a Retry-After value.
+const ingressRetryAfter = "5"
+
 // ingressProbe sends one small item to each HTTP ingress (OTLP/HTTP logs,
 // Loki push, Pyroscope ingest) and tallies the answers: accepted, refused
-// as a client should retry (429/503, with Retry-After where the receiver
-// promises it), or anything else.
+// as a client should retry (429/503 with Retry-After: retryAfter), or
+// anything else.
 type ingressProbe struct {
-	gw     *harness.Gateway
-	client *http.Client
-	mu     sync.Mutex
+	gw         *harness.Gateway
+	retryAfter string
+	client     *http.Client
+	mu         sync.Mutex
 	// per receiver
 	accepted, refused map[string]int
 	wrong             []string
 	logsAccepted      int
 }
 
-func newIngressProbe(gw *harness.Gateway) *ingressProbe {
-	return &ingressProbe{gw: gw, client: &http.Client{Timeout: 10 * time.Second},
+// newIngressProbe probes gw, whose refusals must say Retry-After: retryAfter.
+func newIngressProbe(gw *harness.Gateway, retryAfter string) *ingressProbe {
+	return &ingressProbe{gw: gw, retryAfter: retryAfter, client: &http.Client{Timeout: 10 * time.Second},
 		accepted: map[string]int{}, refused: map[string]int{}}
 }
 
@@ -304,14 +329,13 @@ func (p *ingressProbe) once() {
 		"from": {strconv.FormatInt(time.Now().Unix()-10, 10)}, "until": {strconv.FormatInt(time.Now().Unix(), 10)}}
 	for _, c := range []struct {
 		receiver, url, contentType, body string
-		retryAfter                       bool // the receiver sends Retry-After with a refusal
 		logs                             int
 	}{
 		// The OTLP receiver (v0.158.0) sends Retry-After only when the
-		// refusal carries gRPC RetryInfo, which memory_limiter's does not.
-		{"otlp/http", p.gw.OTLPHTTP + "/v1/logs", "application/x-protobuf", string(otlpBody), false, 1},
-		{"lokipush", p.gw.LokiPush + "/loki/api/v1/push", "application/json", lokiBody, true, 1},
-		{"pyroscope", p.gw.PyroscopeIngest + "/ingest?" + q.Encode(), "text/plain", "main;work 5\n", true, 0},
+		// refusal carries gRPC RetryInfo: the backpressure processor's.
+		{"otlp/http", p.gw.OTLPHTTP + "/v1/logs", "application/x-protobuf", string(otlpBody), 1},
+		{"lokipush", p.gw.LokiPush + "/loki/api/v1/push", "application/json", lokiBody, 1},
+		{"pyroscope", p.gw.PyroscopeIngest + "/ingest?" + q.Encode(), "text/plain", "main;work 5\n", 0},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, c.url, strings.NewReader(c.body))
 		req.Header.Set("Content-Type", c.contentType)
@@ -329,7 +353,7 @@ func (p *ingressProbe) once() {
 			p.logsAccepted += c.logs
 			p.mu.Unlock()
 		case (resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests) &&
-			(!c.retryAfter || resp.Header.Get("Retry-After") != ""):
+			resp.Header.Get("Retry-After") == p.retryAfter:
 			p.mu.Lock()
 			p.refused[c.receiver]++
 			p.mu.Unlock()
@@ -372,6 +396,91 @@ func healthStatus(url string) int {
 	return resp.StatusCode
 }
 
+// healthSample is one answer of the health check.
+type healthSample struct {
+	at   time.Time
+	code int
+}
+
+// healthWatch asks the health check every interval until Stop.
+type healthWatch struct {
+	mu      sync.Mutex
+	samples []healthSample
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func watchHealth(t *testing.T, url string, interval time.Duration) *healthWatch {
+	w := &healthWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			code := healthStatus(url)
+			w.mu.Lock()
+			w.samples = append(w.samples, healthSample{time.Now(), code})
+			w.mu.Unlock()
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	t.Cleanup(w.Stop)
+	return w
+}
+
+func (w *healthWatch) Stop() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.done
+}
+
+// between returns the answers taken from `from` to `to`, by status code.
+func (w *healthWatch) between(from, to time.Time) map[int]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[int]int{}
+	for _, s := range w.samples {
+		if !s.at.Before(from) && !s.at.After(to) {
+			out[s.code]++
+		}
+	}
+	return out
+}
+
+// transitions lists, from `from` on, each change of the answer and when
+// it came ("+2.2s 500, +3.1s 200").
+func (w *healthWatch) transitions(from time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	last := -1
+	for _, s := range w.samples {
+		if !s.at.Before(from) && s.code != last {
+			out = append(out, fmt.Sprintf("+%v %d", s.at.Sub(from).Round(100*time.Millisecond), s.code))
+			last = s.code
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// first returns how long after `from` the first answer for which match
+// holds came, and whether one did.
+func (w *healthWatch) first(from time.Time, match func(code int) bool) (time.Duration, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.samples {
+		if !s.at.Before(from) && match(s.code) {
+			return s.at.Sub(from), true
+		}
+	}
+	return 0, false
+}
+
 // waitDelivered waits until the sink's span count lies between what the
 // gateway accepted and that plus what the clients stopped waiting for.
 func waitDelivered(t *testing.T, sink *harness.OTLPSink, accepted, uncertain int64, within time.Duration) {
@@ -388,12 +497,18 @@ func waitDelivered(t *testing.T, sink *harness.OTLPSink, accepted, uncertain int
 // times the rate it sustains for eight senders, from 32 clients (up to
 // 1024 exports of 500 spans in flight).
 // Its anonymous RSS stays under the container limit (see checkRSS); gRPC
-// and every HTTP receiver refuse with retryable answers and nothing else;
-// every span and log it accepted is delivered and nothing is dropped
-// behind a receiver; once the load drops it takes data again at at least
-// half its sustained rate.
+// and every HTTP receiver refuse with retryable answers and nothing else,
+// each carrying RETRY_AFTER (gRPC RetryInfo, HTTP Retry-After); the health
+// check fails while the gateway refuses and answers 200 again once the
+// load is gone; every span and log it accepted is delivered and nothing is
+// dropped behind a receiver; once the load drops it takes data again at at
+// least half its sustained rate.
 func TestOverload(t *testing.T) {
-	gw := harness.StartGateway(t, harness.GatewayOptions{Env: memoryEnv(t, overloadContainerMiB)})
+	// Not the default 5s, so the test sees the setting reach every receiver.
+	const retryAfter = 3 * time.Second
+	env := memoryEnv(t, overloadContainerMiB)
+	env["RETRY_AFTER"] = retryAfter.String()
+	gw := harness.StartGateway(t, harness.GatewayOptions{Env: env})
 	gw.Tempo.DiscardPayloads = true
 	conn := harness.DialOTLP(t, gw.OTLPGRPC)
 	rss := watchRSS(t, gw.Pid())
@@ -406,33 +521,36 @@ func TestOverload(t *testing.T) {
 	t.Logf("sustained: %.0f spans/s (%s), RSS so far %.0f MiB", sustained, base, rss.MaxMiB())
 
 	const overloadFor = 10 * time.Second
+	if code := healthStatus(gw.Health); code != http.StatusOK {
+		t.Errorf("health check at the sustainable rate: %d, want 200", code)
+	}
+	health := watchHealth(t, gw.Health, 250*time.Millisecond)
 	stop := make(chan struct{})
-	probe := newIngressProbe(gw)
+	probe := newIngressProbe(gw, strconv.Itoa(int(retryAfter/time.Second)))
 	probing := probe.every(stop)
-	var healthSeen sync.Map
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(500 * time.Millisecond):
-				healthSeen.Store(healthStatus(gw.Health), true)
-			}
-		}
-	}()
 	var clients []*harness.OTLPConn
 	for range 32 {
 		clients = append(clients, harness.DialOTLP(t, gw.OTLPGRPC))
 	}
+	overStart := time.Now()
 	over, skipped := openLoad(clients, 10*sustained, overloadFor, 1024, int64(10*sustained*overloadFor.Seconds()/500)+1)
+	overEnd := time.Now()
 	close(stop)
 	<-probing
 	offered := float64(over.requests.Load()+skipped) * 500 / overloadFor.Seconds()
 	t.Logf("overload: offered %.0f spans/s, %d not sent (1024 in flight); %s; max RSS %.0f MiB, anonymous %.0f MiB", offered, skipped, over, rss.MaxMiB(), rss.MaxAnonMiB())
-	t.Logf("HTTP probes: accepted %v, refused %v", probe.accepted, probe.refused)
-	var health []int
-	healthSeen.Range(func(k, _ any) bool { health = append(health, k.(int)); return true })
-	t.Logf("health check answers during overload: %v", health)
+	t.Logf("HTTP probes: accepted %v, refused %v; gRPC refusals by RetryInfo delay %v", probe.accepted, probe.refused, over.retryDelays)
+	during := health.between(overStart, overEnd)
+	failedAfter, failed := health.first(overStart, func(code int) bool { return code != http.StatusOK })
+	t.Logf("health check during the overload: %v (first non-200 %v after it began)", during, failedAfter.Round(time.Millisecond))
+	if !failed || failedAfter > overloadFor {
+		t.Errorf("the health check never failed during the overload: %v", during)
+	}
+	for delay, n := range over.retryDelays {
+		if delay != retryAfter {
+			t.Errorf("%d gRPC refusals carried RetryInfo delay %v, want %v", n, delay, retryAfter)
+		}
+	}
 
 	if len(over.fatal) != 0 {
 		t.Errorf("non-retryable answers under overload: %v", over.fatal[:min(5, len(over.fatal))])
@@ -449,6 +567,15 @@ func TestOverload(t *testing.T) {
 		}
 	}
 	checkRSS(t, rss)
+
+	// The load is gone: the health check answers 200 again (and goes on).
+	harness.Eventually(t, 30*time.Second, func() error {
+		if code := healthStatus(gw.Health); code != http.StatusOK {
+			return fmt.Errorf("health check still answers %d", code)
+		}
+		return nil
+	})
+	t.Logf("health check from the start of the overload (ended at +%v): %s", overEnd.Sub(overStart).Round(100*time.Millisecond), health.transitions(overStart))
 
 	// Load drops to the sustainable rate: the gateway takes data again.
 	harness.Eventually(t, 30*time.Second, func() error {

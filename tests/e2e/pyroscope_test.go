@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -43,6 +44,9 @@ const (
 // exactly the pprof profiles the client sent: per upload, every sample
 // (stack, labels, value) of every sample type, the period and the time
 // window; and in aggregate, equal totals and stack sets per sample type.
+// A CPU upload arrives as samples/count alone: Pyroscope's OTLP ingestion
+// stores count × period as process_cpu:cpu:nanoseconds, which must equal the
+// cpu/nanoseconds the client sent.
 //
 // pyroscope-go allows one CPU profiler per process: keep this the only
 // test that starts it.
@@ -92,7 +96,9 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 	var sessionID string
 	wantRP, wantSamples := 0, 0
 	wantPerUpload := []string{}
-	want := pprofcompare.Flame{}
+	// sent: the uploads as they were; want: as the receiver forwards them.
+	sent, want := pprofcompare.Flame{}, pprofcompare.Flame{}
+	var cpuPeriod int64
 	kinds := map[string]int{}
 	for i, u := range uploads {
 		if u.Status != http.StatusOK {
@@ -124,20 +130,28 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 			continue // answered 200, not forwarded
 		}
 		wantRP++
-		wantSamples += len(pp.Sample) * len(pp.SampleType)
-		wantPerUpload = append(wantPerUpload, uploadFingerprint(t, pp, u.Query))
-		want.AddPprof(pp)
+		sent.AddPprof(pp)
+		if sampleTypesOf(pp) == "samples/count,cpu/nanoseconds" {
+			if cpuPeriod != 0 && pp.Period != cpuPeriod {
+				t.Fatalf("upload %d CPU period %d, earlier %d", i, pp.Period, cpuPeriod)
+			}
+			cpuPeriod = pp.Period
+		}
+		fp := forwardedPprof(t, pp)
+		wantSamples += len(fp.Sample) * len(fp.SampleType)
+		wantPerUpload = append(wantPerUpload, uploadFingerprint(t, fp, u.Query))
+		want.AddPprof(fp)
 	}
 	cpuKey, allocKey := "samples/count,cpu/nanoseconds", "alloc_objects/count,alloc_space/bytes,inuse_objects/count,inuse_space/bytes"
 	if kinds[cpuKey] == 0 || kinds[allocKey] == 0 || len(kinds) != 2 {
 		t.Fatalf("uploads by sample types: %v; want CPU and heap uploads only", kinds)
 	}
 	// The work above must be in what was sent, or the comparison proves little.
-	if !want.HasStack("cpu/nanoseconds", burnStack) {
-		t.Fatalf("no CPU time sent for ...%s; CPU stacks sent:\n%s", burnStack, want.Lines("cpu/nanoseconds"))
+	if !sent.HasStack("cpu/nanoseconds", burnStack) {
+		t.Fatalf("no CPU time sent for ...%s; CPU stacks sent:\n%s", burnStack, sent.Lines("cpu/nanoseconds"))
 	}
-	if !want.HasStack("alloc_space/bytes", allocStack) {
-		t.Fatalf("no allocation sent from ...%s; stacks sent:\n%s", allocStack, want.Lines("alloc_space/bytes"))
+	if !sent.HasStack("alloc_space/bytes", allocStack) {
+		t.Fatalf("no allocation sent from ...%s; stacks sent:\n%s", allocStack, sent.Lines("alloc_space/bytes"))
 	}
 
 	harness.Eventually(t, 30*time.Second, func() error {
@@ -202,11 +216,22 @@ func TestPyroscopeGoClientRoundTrip(t *testing.T) {
 			t.Errorf("%s: %d stacks received, %d sent; differences:\n%s", st, len(got[st]), len(want[st]), pprofcompare.LineDiff(wl, gl))
 		}
 	}
+	if _, ok := got["cpu/nanoseconds"]; ok {
+		t.Error("cpu/nanoseconds forwarded: Pyroscope would store it a second time, as profile type cpu")
+	}
+	// The CPU time Pyroscope derives (count × period), stack by stack.
+	derived := map[string]int64{}
+	for stack, n := range got["samples/count"] {
+		derived[stack] = n * cpuPeriod
+	}
+	if !maps.Equal(derived, sent["cpu/nanoseconds"]) {
+		t.Errorf("cpu nanoseconds as Pyroscope derives them differ from those sent: %d stacks derived, %d sent", len(derived), len(sent["cpu/nanoseconds"]))
+	}
 	if n := gw.Pyroscope.ProfileSampleCount(); n != wantSamples {
-		t.Errorf("sink counted %d samples, sent %d (samples x sample types)", n, wantSamples)
+		t.Errorf("sink counted %d samples, want %d (samples x sample types forwarded)", n, wantSamples)
 	}
 	t.Logf("%d uploads (%d CPU, %d heap; %d with samples) in %d sink requests; %d samples x types; totals %v; stacks %v",
-		len(uploads), kinds[cpuKey], kinds[allocKey], wantRP, len(reqs), wantSamples, want.Totals(), want.StackCounts())
+		len(uploads), kinds[cpuKey], kinds[allocKey], wantRP, len(reqs), wantSamples, sent.Totals(), sent.StackCounts())
 }
 
 // TestOTLPProfilesReachPyroscope sends a small OTLP profile to the OTLP
@@ -328,15 +353,16 @@ func TestPyroscopeIngestRejectsBadInput(t *testing.T) {
 	}
 	got := pprofcompare.Flame{}
 	got.AddOTLP(r.Profiles.Dictionary(), rp)
+	// Counts only, at a 10 ms period: Pyroscope stores count × period as
+	// process_cpu:cpu:nanoseconds, as its own /ingest does for folded CPU.
 	want := pprofcompare.Flame{
-		"samples/count":   {"main;handle;parse": 4, "main;handle;render": 5, "main;idle": 2},
-		"cpu/nanoseconds": {"main;handle;parse": 40_000_000, "main;handle;render": 50_000_000, "main;idle": 20_000_000},
+		"samples/count": {"main;handle;parse": 4, "main;handle;render": 5, "main;idle": 2},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("flame graph\n got  %v\n want %v", got, want)
 	}
-	if n := gw.Pyroscope.ProfileSampleCount(); n != 6 {
-		t.Errorf("sink counted %d samples, want 6 (3 stacks x 2 sample types)", n)
+	if n := gw.Pyroscope.ProfileSampleCount(); n != 3 {
+		t.Errorf("sink counted %d samples, want 3 (3 stacks x 1 sample type)", n)
 	}
 	d := r.Profiles.Dictionary()
 	for _, prof := range rp.ScopeProfiles().At(0).Profiles().All() {
@@ -557,6 +583,27 @@ func uploadFingerprint(t *testing.T, p *profile.Profile, q url.Values) string {
 		from = until
 	}
 	return pprofcompare.PprofFingerprint(p, from, until-from)
+}
+
+// forwardedPprof is p as the receiver forwards it: a CPU profile without
+// its cpu/nanoseconds, which Pyroscope derives from samples/count × period.
+// pyroscope-go's nanoseconds are exactly that, or the receiver would keep them.
+func forwardedPprof(t *testing.T, p *profile.Profile) *profile.Profile {
+	t.Helper()
+	if sampleTypesOf(p) != "samples/count,cpu/nanoseconds" {
+		return p
+	}
+	for _, s := range p.Sample {
+		if s.Value[1] != s.Value[0]*p.Period {
+			t.Fatalf("CPU sample %d ns != %d × period %d", s.Value[1], s.Value[0], p.Period)
+		}
+	}
+	c := p.Copy()
+	c.SampleType = c.SampleType[:1]
+	for _, s := range c.Sample {
+		s.Value = s.Value[:1]
+	}
+	return c
 }
 
 func sampleTypesOf(p *profile.Profile) string {

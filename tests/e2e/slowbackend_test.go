@@ -35,7 +35,7 @@ func TestSlowBackend(t *testing.T) {
 	}
 
 	stop := make(chan struct{})
-	probe := newIngressProbe(gw)
+	probe := newIngressProbe(gw, ingressRetryAfter)
 	probing := probe.every(stop)
 	var maxQueue float64
 	sampling := make(chan struct{})
@@ -54,7 +54,7 @@ func TestSlowBackend(t *testing.T) {
 	close(stop)
 	<-probing
 	<-sampling
-	t.Logf("under a 2 s Tempo: %s; queue max %.0f of %.0f batches; HTTP probes accepted %v, refused %v",
+	t.Logf("under a 2 s Tempo: %s; queue max %.0f of %.0f items; HTTP probes accepted %v, refused %v",
 		load, maxQueue, capacity, probe.accepted, probe.refused)
 
 	if len(load.fatal) != 0 {
@@ -77,7 +77,7 @@ func TestSlowBackend(t *testing.T) {
 	gw.Tempo.SetFault(harness.Fault{})
 	harness.Eventually(t, 60*time.Second, func() error {
 		if q := queue(); q != 0 {
-			return fmt.Errorf("the Tempo queue still holds %.0f batches", q)
+			return fmt.Errorf("the Tempo queue still holds %.0f items", q)
 		}
 		return nil
 	})

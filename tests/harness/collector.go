@@ -25,6 +25,9 @@ type GatewayOptions struct {
 	PrometheusOptions PrometheusOptions
 	// Env overrides or adds environment variables of the collector.
 	Env map[string]string
+	// Overlays are config files merged after Config, in order (another
+	// --config each), such as collector-configs/dev.yaml.
+	Overlays []string
 }
 
 // Gateway is a running collector with its backends.
@@ -38,7 +41,22 @@ type Gateway struct {
 	Loki, Tempo, Pyroscope *OTLPSink
 	Prometheus             *Prometheus
 
+	// Env is the environment the collector runs with.
+	Env      map[string]string
+	config   string
+	overlays []string
+
 	*Collector
+}
+
+// Restart starts the gateway's collector again, after Stop, with the same
+// config, environment, ports and backends: a restarted replica.
+func (g *Gateway) Restart(t testing.TB) {
+	t.Helper()
+	if g.cmd.ProcessState == nil {
+		t.Fatal("Restart: the collector is still running; Stop it first")
+	}
+	g.Collector = StartCollector(t, g.config, g.Env, g.overlays...)
 }
 
 // StartGateway starts the built binary ($OTELCOL_BIN, default
@@ -101,8 +119,9 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	g.LokiPush = "http://" + env["LOKI_PUSH_ENDPOINT"]
 	g.PyroscopeIngest = "http://" + env["PYROSCOPE_INGEST_ENDPOINT"]
 	g.Health = "http://" + env["HEALTH_ENDPOINT"] + "/"
+	g.Env, g.config, g.overlays = env, opts.Config, opts.Overlays
 
-	g.Collector = StartCollector(t, opts.Config, env)
+	g.Collector = StartCollector(t, opts.Config, env, opts.Overlays...)
 	return g
 }
 
@@ -113,17 +132,22 @@ type Collector struct {
 }
 
 // StartCollector runs the built binary with config (absolute, or relative
-// to the repository root) and exactly env, and waits for the health check at
-// $HEALTH_ENDPOINT to answer 200.
-func StartCollector(t testing.TB, config string, env map[string]string) *Collector {
+// to the repository root), then each overlay merged over it, and exactly
+// env, and waits for the health check at $HEALTH_ENDPOINT to answer 200.
+func StartCollector(t testing.TB, config string, env map[string]string, overlays ...string) *Collector {
 	t.Helper()
 	bin := RequireBinary(t, "OTELCOL_BIN", "bin/otelcol-gatewayz")
 	c := &Collector{logs: &lockedBuffer{}}
-	if !filepath.IsAbs(config) {
-		config = filepath.Join(RepoRoot(), config)
+	var args, files []string
+	for _, f := range append([]string{config}, overlays...) {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(RepoRoot(), f)
+		}
+		args, files = append(args, "--config="+f), append(files, f)
 	}
+	config = strings.Join(files, " + ")
 	// No --feature-gates: the command a user types must be enough.
-	c.cmd = exec.Command(bin, "--config="+config)
+	c.cmd = exec.Command(bin, args...)
 	c.cmd.Env = collectorEnv(env)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -67,6 +68,7 @@ type OTLPSink struct {
 	mu                       sync.Mutex
 	requests                 []Request
 	spans, records, profiles int
+	latency                  *Latency // set by TrackLatency
 }
 
 // SetFault makes the sink refuse or delay the requests it receives from
@@ -155,6 +157,9 @@ func (s *OTLPSink) WaitSpans(t testing.TB, n int, tenant string) {
 func (s *OTLPSink) record(r Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.latency != nil {
+		s.latency.observe(r, time.Now())
+	}
 	if r.Traces != (ptrace.Traces{}) {
 		s.spans += r.Traces.SpanCount()
 	}
@@ -331,6 +336,14 @@ func readBody(req *http.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		return io.ReadAll(zr)
+	}
+	if req.Header.Get("Content-Encoding") == "zstd" { // the Loki exporter's LOKI_COMPRESSION default
+		zr, err := zstd.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
 		return io.ReadAll(zr)
 	}
 	return body, nil

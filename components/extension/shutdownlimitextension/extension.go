@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 )
 
 // limiter is the extension. It implements extensioncapabilities.
 // PipelineWatcher: the service calls NotReady as the first step of a
-// shutdown, before any pipeline stops.
+// shutdown, before any pipeline stops; and extensioncapabilities.
+// ConfigSnapshotWatcher, to learn the unit each exporter's queue counts in.
 type limiter struct {
 	cfg    *Config
 	logger *zap.Logger
@@ -29,7 +32,59 @@ type limiter struct {
 
 	mu    sync.Mutex
 	timer *time.Timer
+	// units is each exporter's queue unit by exporter id ("items",
+	// "requests", "bytes"), from the collector's effective config.
+	units map[string]string
 }
+
+// NotifyConfigSnapshot reads each exporter's queue unit: its
+// sending_queue's `sizer` (exporterhelper's default is requests;
+// prometheus_remote_write queues in remote_write_queue, which counts
+// requests). It reads the config as written: at v0.158.0 the effective
+// config loses the sizer (it marshals as `{}`, see `print-config`), so the
+// effective one is only the fallback for a sizer given as ${env:...}.
+func (l *limiter) NotifyConfigSnapshot(_ context.Context, snap extensioncapabilities.ConfigSnapshot) error {
+	written, effective := exporterConfigs(snap.Unexpanded()), exporterConfigs(snap.Effective())
+	units := map[string]string{}
+	for id, cfg := range written {
+		unit, set := sizer(cfg)
+		if !knownUnit(unit) {
+			unit, _ = sizer(effective[id])
+		}
+		switch {
+		case knownUnit(unit):
+		case set:
+			unit = "" // given, but not readable here: logged without a unit
+		default:
+			unit = "requests"
+		}
+		units[id] = unit
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.units = units
+	return nil
+}
+
+func exporterConfigs(conf *confmap.Conf) map[string]any {
+	if conf == nil {
+		return nil
+	}
+	exporters, _ := conf.ToStringMap()["exporters"].(map[string]any)
+	return exporters
+}
+
+// sizer returns an exporter config's sending_queue sizer, and whether one
+// is set at all.
+func sizer(exporterConfig any) (string, bool) {
+	cfg, _ := exporterConfig.(map[string]any)
+	queue, _ := cfg["sending_queue"].(map[string]any)
+	v, set := queue["sizer"]
+	unit, _ := v.(string)
+	return unit, set && v != nil
+}
+
+func knownUnit(u string) bool { return u == "items" || u == "bytes" || u == "requests" }
 
 func newLimiter(cfg *Config, logger *zap.Logger, exit func()) *limiter {
 	return &limiter{cfg: cfg, logger: logger, exit: exit}
@@ -72,10 +127,21 @@ func (l *limiter) giveUp() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	l.mu.Lock()
+	units := l.units
+	l.mu.Unlock()
 	for _, name := range names {
 		if queued[name] > 0 {
-			l.logger.Error("Shutdown timed out: exporter still holds queued requests; an in-memory queue loses them, an on-disk queue keeps them for the next start",
-				zap.String("exporter", name), zap.Int64("queued_requests", queued[name]))
+			unit, known := units[name]
+			field := "queued_" + unit
+			switch {
+			case !known:
+				field = "queued_requests" // no config seen: exporterhelper's default
+			case unit == "":
+				field = "queued"
+			}
+			l.logger.Error("Shutdown timed out: exporter still holds queued data; an in-memory queue loses it, an on-disk queue keeps it for the next start",
+				zap.String("exporter", name), zap.Int64(field, queued[name]))
 		}
 	}
 	l.logger.Error("Shutdown did not finish in time: exiting", zap.Duration("timeout", l.cfg.Timeout))
@@ -86,8 +152,8 @@ func (l *limiter) giveUp() {
 var exporterLabel = regexp.MustCompile(`[{,]exporter="([^"]*)"`)
 
 // queueSizes reads otelcol_exporter_queue_size by exporter (in the queue's
-// own unit: requests with the default sizer) from the collector's own
-// Prometheus endpoint, the one place the exporters publish it.
+// own unit: its sizer's) from the collector's own Prometheus endpoint, the
+// one place the exporters publish it.
 func (l *limiter) queueSizes() (map[string]int64, error) {
 	if l.cfg.MetricsURL == "" {
 		return nil, nil

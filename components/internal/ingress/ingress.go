@@ -14,22 +14,35 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
 
 	"github.com/gatewayz/otelcol-gatewayz/components/internal/tenant"
 )
 
-// RetryAfterSeconds is sent with every 503. A retryable refusal comes from
-// the memory_limiter or a full sending queue, which clear at the speed the
-// backends accept data, not within a second; 5 s is also what the backends
-// behind the gateway tell their own writers (Mimir's distributor about 6 s,
-// Thanos 5 s), so a client slows down alike whichever of them is the
-// bottleneck, and many clients retrying every second cannot pile onto a
+// RetryAfter is the default delay a refused client is told to wait (the
+// backpressure processor's retry_after, which sends it as gRPC RetryInfo;
+// ConsumerError uses it when a refusal carries none). A retryable refusal
+// comes from the memory_limiter or a full sending queue, which clear at the
+// speed the backends accept data, not within a second; 5 s is also what the
+// backends behind the gateway tell their own writers (Mimir's distributor
+// about 6 s, Thanos 5 s), so a client slows down alike whichever of them is
+// the bottleneck, and many clients retrying every second cannot pile onto a
 // gateway that is already refusing.
-const RetryAfterSeconds = "5"
+const RetryAfter = 5 * time.Second
+
+// RetryAfterSeconds is RetryAfter as a Retry-After header value.
+var RetryAfterSeconds = retryAfterHeader(RetryAfter)
+
+func retryAfterHeader(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Second), 10)
+}
 
 // Error is a request rejected as a whole, answered with Status and Msg as
 // plain text.
@@ -105,17 +118,34 @@ func (r Responder) MethodNotAllowed(w http.ResponseWriter, req *http.Request, al
 
 // ConsumerError answers the error of the next consumer: a permanent one
 // will fail again, so 400 tells the client not to retry; anything else
-// (memory_limiter, a full queue) is 503 with Retry-After.
+// (memory_limiter, a full queue) is 503 with Retry-After: the delay the
+// refusal's gRPC RetryInfo names (the backpressure processor's
+// retry_after), else RetryAfter.
 func (r Responder) ConsumerError(w http.ResponseWriter, err error) {
 	if consumererror.IsPermanent(err) {
 		r.write(w, http.StatusBadRequest, fmt.Sprintf("the pipeline rejected the %s permanently: %v", r.signal, err))
 		return
 	}
-	w.Header().Set("Retry-After", RetryAfterSeconds)
+	w.Header().Set("Retry-After", retryAfterOf(err))
 	r.write(w, http.StatusServiceUnavailable, fmt.Sprintf("the pipeline refused the %s, retry later: %v", r.signal, err))
 }
 
 func (r Responder) write(w http.ResponseWriter, status int, msg string) {
 	r.logger.Debug("Rejected "+r.request, zap.Int("status", status), zap.String("reason", msg))
 	http.Error(w, msg, status)
+}
+
+// retryAfterOf is the Retry-After value for a retryable refusal: whole
+// seconds of its RetryInfo delay, at least one, else RetryAfterSeconds.
+func retryAfterOf(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return RetryAfterSeconds
+	}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return retryAfterHeader(max(ri.GetRetryDelay().AsDuration(), time.Second))
+		}
+	}
+	return RetryAfterSeconds
 }

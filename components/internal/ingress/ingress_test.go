@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func newResponder() (Responder, *observer.ObservedLogs) {
@@ -73,6 +78,26 @@ func TestResponder(t *testing.T) {
 				r.ConsumerError(w, errors.New("data refused due to high memory usage"))
 			},
 			status: 503, body: "the pipeline refused the widgets, retry later: data refused due to high memory usage", retryAfter: "5",
+		},
+		{
+			// The backpressure processor's refusal names its retry_after.
+			name: "retryable consumer error with RetryInfo",
+			answer: func(r Responder, w http.ResponseWriter, _ *http.Request) {
+				st, err := status.New(codes.Unavailable, "refused").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(12 * time.Second)})
+				require.NoError(t, err)
+				r.ConsumerError(w, st.Err())
+			},
+			status: 503, body: "the pipeline refused the widgets, retry later: rpc error: code = Unavailable desc = refused", retryAfter: "12",
+		},
+		{
+			// Retry-After is whole seconds: 0 would mean "at once".
+			name: "RetryInfo under a second",
+			answer: func(r Responder, w http.ResponseWriter, _ *http.Request) {
+				st, err := status.New(codes.Unavailable, "refused").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(200 * time.Millisecond)})
+				require.NoError(t, err)
+				r.ConsumerError(w, st.Err())
+			},
+			status: 503, body: "the pipeline refused the widgets, retry later: rpc error: code = Unavailable desc = refused", retryAfter: "1",
 		},
 	}
 	for _, tt := range tests {

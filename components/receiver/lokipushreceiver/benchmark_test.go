@@ -41,7 +41,7 @@ func benchRequest(lines int) *push.PushRequest {
 }
 
 // benchJSON renders the same request in the Loki JSON push format.
-func benchJSON(b *testing.B, req *push.PushRequest) []byte {
+func benchJSON(b testing.TB, req *push.PushRequest) []byte {
 	type js struct {
 		Stream map[string]string `json:"stream"`
 		Values [][2]string       `json:"values"`

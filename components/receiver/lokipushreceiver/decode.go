@@ -60,6 +60,15 @@ type jsonLegacyEntry struct {
 // decodeJSON decodes a JSON push request. Any malformed stream or entry
 // rejects the whole request.
 func decodeJSON(body []byte) ([]stream, error) {
+	if streams, ok := decodeJSONFast(body); ok {
+		return streams, nil
+	}
+	return decodeJSONStd(body)
+}
+
+// decodeJSONStd is decodeJSON with encoding/json: every shape the push API
+// allows, and the error messages.
+func decodeJSONStd(body []byte) ([]stream, error) {
 	var req jsonPushRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, ingress.BadRequest("invalid JSON push request: %v", err)

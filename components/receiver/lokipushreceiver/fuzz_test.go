@@ -101,6 +101,8 @@ func FuzzDecodeJSON(f *testing.F) {
 			require.Equal(t, want, got)
 		}
 
+		// The fast path never disagrees with encoding/json's.
+		requireSameAsStd(t, body)
 		streams, err := decodeJSON(body)
 		if err != nil {
 			requireBadRequest(t, streams, err)

@@ -89,8 +89,13 @@ func unquoteJSON(raw []byte) (string, bool) {
 		case c < 0x20 || c == '"':
 			return "", false
 		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
+			// Copy the run of plain ASCII up to the next escape at once.
+			j := i + 1
+			for j < len(s) && s[j] >= 0x20 && s[j] < utf8.RuneSelf && s[j] != '\\' && s[j] != '"' {
+				j++
+			}
+			b = append(b, s[i:j]...)
+			i = j
 		default:
 			r, size := utf8.DecodeRune(s[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -101,7 +106,11 @@ func unquoteJSON(raw []byte) (string, bool) {
 			i += size
 		}
 	}
-	return string(b), true
+	if len(b) == 0 {
+		return "", true
+	}
+	// b is never written again: the string can share its bytes.
+	return unsafe.String(&b[0], len(b)), true
 }
 
 // hex4 decodes the 4 hex digits at the start of s.

@@ -18,6 +18,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pprofile"
 
 	"github.com/gatewayz/otelcol-gatewayz/internal/pprofcompare"
 )
@@ -95,7 +96,13 @@ func TestGenerateBenchProfile(t *testing.T) {
 	require.Equal(t, pprofcompare.FromPprof(want), pprofcompare.FromPprof(got))
 }
 
-func BenchmarkIngestPprof(b *testing.B) {
+func BenchmarkIngestPprof(b *testing.B) { benchIngest(b, false) }
+
+// BenchmarkIngestPprofExport adds the OTLP protobuf encoding the
+// otlp_grpc exporter does for each upload, and reports its size.
+func BenchmarkIngestPprofExport(b *testing.B) { benchIngest(b, true) }
+
+func benchIngest(b *testing.B, export bool) {
 	data, err := os.ReadFile(filepath.FromSlash(benchProfilePath))
 	require.NoError(b, err)
 	body, ct := pyroscopeGoBody(b, data, nil, nil)
@@ -103,6 +110,8 @@ func BenchmarkIngestPprof(b *testing.B) {
 	query := "/ingest?" + pyroscopeGoQuery("checkout{env=prod,__session_id__=0a1b2c3d4e5f6071}", time.Unix(1_700_000_000, 0), time.Unix(1_700_000_015, 0), 100, "samples", "sum")
 	sink := new(consumertest.ProfilesSink)
 	tr := newTestReceiver(b, sink)
+	var marshaler pprofile.ProtoMarshaler
+	exported := 0
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -114,10 +123,21 @@ func BenchmarkIngestPprof(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 		}
+		if export {
+			all := sink.AllProfiles()
+			out, err := marshaler.MarshalProfiles(all[len(all)-1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			exported = len(out)
+		}
 		if i%64 == 63 {
 			sink.Reset()
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
+	if export {
+		b.ReportMetric(float64(exported), "otlp-bytes/op")
+	}
 }

@@ -30,11 +30,17 @@ func decodeFolded(data []byte, ft foldedType, sampleRate int64) (*profile.Profil
 	p := &profile.Profile{
 		SampleType: []*profile.ValueType{{Type: ft.Sample.Type, Unit: ft.Sample.Unit}},
 		PeriodType: &profile.ValueType{Type: ft.Period.Type, Unit: ft.Period.Unit},
-		Period:     ft.FixedPeriod,
+		// Pyroscope's OTLP ingestion names a profile after its period
+		// type only when the period is non-zero; without a name it is
+		// refused.
+		Period: max(ft.FixedPeriod, 1),
 	}
 	if ft.Timed {
 		p.SampleType = append(p.SampleType, &profile.ValueType{Type: ft.Time, Unit: "nanoseconds"})
-		p.Period = int64(math.Round(1e9 / float64(sampleRate)))
+		// Pyroscope's /ingest scales folded counts by this truncated
+		// period; the nanoseconds below are count × period so that the
+		// OTLP form can carry the counts alone (see derivedCPUType).
+		p.Period = 1e9 / sampleRate
 	}
 
 	locs := map[string]*profile.Location{}
@@ -96,11 +102,19 @@ func decodeFolded(data []byte, ft foldedType, sampleRate int64) (*profile.Profil
 	}
 	if ft.Timed {
 		for _, s := range p.Sample {
-			ns, ok := mulDiv(s.Value[0], 1e9, sampleRate)
+			ns, ok := mulDiv(s.Value[0], p.Period, 1)
 			if !ok {
 				return nil, fmt.Errorf("folded value %d at sampleRate %d overflows int64 nanoseconds", s.Value[0], sampleRate)
 			}
 			s.Value[1] = ns
+		}
+		if ft.Time != "cpu" {
+			// Pyroscope's /ingest keeps folded wall time as nanoseconds
+			// only; the counts would show as a second "wall" type.
+			p.SampleType = p.SampleType[1:]
+			for _, s := range p.Sample {
+				s.Value = s.Value[1:]
+			}
 		}
 	}
 	return p, nil

@@ -5,6 +5,7 @@ package pyroscopereceiver
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,8 +106,9 @@ func FuzzDecodeFolded(f *testing.F) {
 		}
 		out := translatePprof(p, resourceInfo{Key: appKey{FullName: "a", ServiceName: "a"}}, scopeInfo{}, 0, 0)
 		requireDictionaryValid(t, out)
-		if out.SampleCount() != 2*len(p.Sample) {
-			t.Fatalf("sample count %d, want %d", out.SampleCount(), 2*len(p.Sample))
+		// Folded CPU is sent as counts alone: Pyroscope derives the time.
+		if out.SampleCount() != len(p.Sample) {
+			t.Fatalf("sample count %d, want %d", out.SampleCount(), len(p.Sample))
 		}
 	})
 }
@@ -118,6 +120,10 @@ func FuzzDecodePprof(f *testing.F) {
 	f.Add(serializeRawF(f, synthProfile([]string{"samples", "cpu"}, []synthSample{
 		{stack: []string{"main", "a"}, values: []int64{1, 2}, labels: map[string][]string{"k": {"v"}}, num: map[string][]int64{"n": {3}}},
 	})))
+	// pyroscope-rs's CPU shape: nanoseconds alone, multiples of the period.
+	rs := synthProfile([]string{"cpu"}, []synthSample{{stack: []string{"main", "a"}, values: []int64{3 * 10_101_010}}})
+	rs.SampleType[0].Unit, rs.PeriodType, rs.Period = "nanoseconds", &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, 10_101_010
+	f.Add(serializeRawF(f, rs))
 	f.Add([]byte{0x1f, 0x8b, 0, 0})
 	f.Add([]byte("not a profile"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -127,11 +133,43 @@ func FuzzDecodePprof(f *testing.F) {
 		}
 		out := translatePprof(p, resourceInfo{Key: appKey{FullName: "a", ServiceName: "a"}}, scopeInfo{}, 0, 0)
 		requireDictionaryValid(t, out)
-		if out.SampleCount() != len(p.SampleType)*len(p.Sample) {
-			t.Fatalf("sample count %d, want %d", out.SampleCount(), len(p.SampleType)*len(p.Sample))
+		types := otlpSampleTypes(p)
+		if out.SampleCount() != len(types)*len(p.Sample) {
+			t.Fatalf("sample count %d, want %d", out.SampleCount(), len(types)*len(p.Sample))
 		}
-		in, got := pprofcompare.FromPprof(p).Totals(), pprofcompare.FromOTLP(out).Totals()
-		if len(p.Sample) > 0 && len(in) == len(p.SampleType) {
+		// CPU time may only be dropped or divided when Pyroscope rebuilds
+		// it exactly as count × period.
+		sent := map[int]bool{}
+		for _, ot := range types {
+			sent[ot.src] = true
+			for _, s := range p.Sample {
+				if s.Value[ot.src]%ot.div != 0 {
+					t.Fatalf("%v: %d does not divide by %d", ot, s.Value[ot.src], ot.div)
+				}
+			}
+		}
+		for i, st := range p.SampleType {
+			if sent[i] {
+				continue
+			}
+			count := slices.IndexFunc(types, func(ot otlpType) bool { return ot.vt == valueType{"samples", "count"} && ot.div == 1 })
+			if st.Type != "cpu" || st.Unit != "nanoseconds" || count < 0 {
+				t.Fatalf("sample type %d %v not sent, and no samples/count it derives from", i, st)
+			}
+			for _, s := range p.Sample {
+				if s.Value[i] != s.Value[types[count].src]*p.Period {
+					t.Fatalf("dropped %v %d != %d × period %d", st, s.Value[i], s.Value[types[count].src], p.Period)
+				}
+			}
+		}
+		in := map[string]int64{}
+		for _, ot := range types {
+			for _, s := range p.Sample {
+				in[ot.vt.Type+"/"+ot.vt.Unit] += s.Value[ot.src] / ot.div
+			}
+		}
+		got := pprofcompare.FromOTLP(out).Totals()
+		if len(p.Sample) > 0 && len(in) == len(types) {
 			for k, v := range in {
 				if got[k] != v {
 					t.Fatalf("total %s: %d != %d", k, got[k], v)

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -46,6 +47,76 @@ func requireSameSamples(t testing.TB, in *profile.Profile, out pprofile.Profiles
 	want := pprofcompare.PprofFingerprint(in, int64(first.Time()), int64(first.DurationNano())) //nolint:gosec // test profiles' times fit
 	got := pprofcompare.OTLPFingerprint(out.Dictionary(), rp)
 	require.Equal(t, want, got, "samples differ:\n%s", pprofcompare.LineDiff(want, got))
+}
+
+// withoutSampleTypes is a copy of p without the named ("type/unit") sample
+// types and their values; each must be present.
+func withoutSampleTypes(t testing.TB, p *profile.Profile, drop ...string) *profile.Profile {
+	t.Helper()
+	if len(drop) == 0 {
+		return p
+	}
+	c := p.Copy()
+	var keep []int
+	for i, st := range c.SampleType {
+		if !slices.Contains(drop, st.Type+"/"+st.Unit) {
+			keep = append(keep, i)
+		}
+	}
+	require.Len(t, keep, len(c.SampleType)-len(drop), "dropped types %v not all in %v", drop, c.SampleType)
+	var types []*profile.ValueType
+	for _, i := range keep {
+		types = append(types, c.SampleType[i])
+	}
+	c.SampleType = types
+	for _, s := range c.Sample {
+		vals := make([]int64, 0, len(keep))
+		for _, i := range keep {
+			vals = append(vals, s.Value[i])
+		}
+		s.Value = vals
+	}
+	return c
+}
+
+// pyroscopeStores renders out as Pyroscope 1.21.1's OTLP ingestion stores
+// it (pkg/ingester/otlp/convert.go): a Profile of samples/count with a
+// non-zero cpu/nanoseconds period becomes
+// process_cpu:cpu:nanoseconds:cpu:nanoseconds with its values multiplied by
+// the period; any other one is named after its period type
+// (<period type>:<type>:<unit>:<period type>:<period unit>), and with a zero
+// period it has an empty name, which Pyroscope refuses. Keys are profile
+// type IDs, values the flame graph (stack -> value). A type stored twice or
+// empty fails the test.
+func pyroscopeStores(t testing.TB, out pprofile.Profiles) map[string]map[string]int64 {
+	t.Helper()
+	flame := pprofcompare.FromOTLP(out)
+	d := out.Dictionary()
+	str := func(i int32) string { return pprofcompare.DictString(d, i) }
+	stores := map[string]map[string]int64{}
+	for _, rp := range out.ResourceProfiles().All() {
+		for _, sp := range rp.ScopeProfiles().All() {
+			for _, p := range sp.Profiles().All() {
+				st, su := str(p.SampleType().TypeStrindex()), str(p.SampleType().UnitStrindex())
+				pt, pu := str(p.PeriodType().TypeStrindex()), str(p.PeriodType().UnitStrindex())
+				require.NotZero(t, p.Period(), "%s/%s: a zero period gets an empty profile name in Pyroscope", st, su)
+				values := flame[st+"/"+su]
+				id := pt + ":" + st + ":" + su + ":" + pt + ":" + pu
+				if st == "samples" && su == "count" && pt == "cpu" && pu == "nanoseconds" {
+					id = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
+					scaled := make(map[string]int64, len(values))
+					for k, v := range values {
+						scaled[k] = v * p.Period()
+					}
+					values = scaled
+				}
+				require.NotContains(t, stores, id, "profile type stored twice")
+				require.NotEmpty(t, values, "%s stored empty", id)
+				stores[id] = values
+			}
+		}
+	}
+	return stores
 }
 
 // requireDictionaryValid checks the OTLP dictionary conventions: zero

@@ -14,11 +14,13 @@ type valueType struct {
 }
 
 // foldedType describes how collapsed-stack values of one profile kind are
-// turned into sample types. The folded value is always the first sample
-// type. When timed is set the value is a sample count taken at sampleRate Hz
-// and a second sample type (Time, nanoseconds) is added with value
-// count*1e9/sampleRate, like a Go CPU profile carries both samples/count and
-// cpu/nanoseconds; this is what Pyroscope shows for such profiles.
+// turned into sample types. The folded value is the first sample type.
+// When timed is set the value is a sample count taken at sampleRate Hz and
+// a second sample type (Time, nanoseconds) is added with value count ×
+// period (period = 1e9/sampleRate, truncated as Pyroscope does), like a Go
+// CPU profile carries both samples/count and cpu/nanoseconds. For wall time
+// only the nanoseconds are kept, as Pyroscope's /ingest stores them; for CPU
+// translatePprof sends the counts alone and Pyroscope derives the time.
 type foldedType struct {
 	Sample valueType
 	Period valueType
@@ -26,7 +28,7 @@ type foldedType struct {
 	Timed bool
 	// Time is the type of the derived nanoseconds sample type ("cpu", "wall").
 	Time string
-	// FixedPeriod is used as period when not timed (0: none).
+	// FixedPeriod is used as period when not timed (0: 1).
 	FixedPeriod int64
 }
 

@@ -100,8 +100,10 @@ func TestPyroscopeGoUploader(t *testing.T) {
 			"service.name": "checkout", "env": "prod", "pyroscope.session_id": "0a1b2c3d4e5f6071", "pyroscope.spy_name": "gospy",
 		}, resourceAttrs(pd))
 	}
-	require.Contains(t, byTypes, 2)
+	// CPU: samples/count only (Pyroscope derives the nanoseconds); heap:
+	// its four sample types.
+	require.Contains(t, byTypes, 1)
 	require.Contains(t, byTypes, 4)
-	requireSameProfile(t, mustParse(t, cpu), byTypes[2])
+	requireSameProfile(t, mustParse(t, cpu), byTypes[1], "cpu/nanoseconds")
 	requireSameProfile(t, mustParse(t, heap), byTypes[4])
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 	// Linked in with this receiver so that the distribution runs its
 	// profiles pipelines without a --feature-gates flag.
-	_ "github.com/gatewayz/otelcol-gatewayz/components/internal/profilesgate"
+	_ "github.com/gatewayz/otelcol-gatewayz/components/internal/defaultgates"
 	"github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver/internal/metadata"
 )
 

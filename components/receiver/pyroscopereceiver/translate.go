@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/pprof/profile"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -40,7 +41,8 @@ type scopeInfo struct {
 // ResourceProfiles (service.name, name labels, spy name) with one
 // ScopeProfiles holding one Profile per pprof sample type, all sharing the
 // dictionary (pprofile at this version has a single sample type per
-// Profile). Every sample keeps its stack (leaf first), its value for that
+// Profile), except that CPU time is sent as Pyroscope wants it
+// (otlpSampleTypes). Every sample keeps its stack (leaf first), its value for that
 // sample type and its labels (as attributes). startNanos/durationNanos are
 // used when the pprof has no time/duration of its own.
 func translatePprof(p *profile.Profile, res resourceInfo, scope scopeInfo, startNanos, durationNanos int64) pprofile.Profiles {
@@ -63,7 +65,9 @@ func translatePprof(p *profile.Profile, res resourceInfo, scope scopeInfo, start
 	}
 
 	timeNanos := p.TimeNanos
-	if timeNanos == 0 {
+	// Old pyspy, rbspy and pyroscope-rs versions send microseconds here;
+	// like Pyroscope's own /ingest, take any 1970 time as "not given".
+	if time.Unix(0, timeNanos).UTC().Year() == 1970 {
 		timeNanos = startNanos
 	}
 	duration := p.DurationNanos
@@ -71,12 +75,13 @@ func translatePprof(p *profile.Profile, res resourceInfo, scope scopeInfo, start
 		duration = durationNanos
 	}
 	profs := sp.Profiles()
-	profs.EnsureCapacity(len(p.SampleType))
-	for t, st := range p.SampleType {
+	types := otlpSampleTypes(p)
+	profs.EnsureCapacity(len(types))
+	for _, ot := range types {
 		prof := profs.AppendEmpty()
 		prof.SetProfileID(newProfileID())
-		prof.SampleType().SetTypeStrindex(b.str(st.Type))
-		prof.SampleType().SetUnitStrindex(b.str(st.Unit))
+		prof.SampleType().SetTypeStrindex(b.str(ot.vt.Type))
+		prof.SampleType().SetUnitStrindex(b.str(ot.vt.Unit))
 		if p.PeriodType != nil {
 			prof.PeriodType().SetTypeStrindex(b.str(p.PeriodType.Type))
 			prof.PeriodType().SetUnitStrindex(b.str(p.PeriodType.Unit))
@@ -96,10 +101,71 @@ func translatePprof(p *profile.Profile, res resourceInfo, scope scopeInfo, start
 			if len(attrIdx[i]) > 0 {
 				os.AttributeIndices().FromRaw(attrIdx[i])
 			}
-			os.Values().Append(s.Value[t])
+			os.Values().Append(s.Value[ot.src] / ot.div)
 		}
 	}
 	return out
+}
+
+// otlpType is one OTLP Profile to emit: pprof sample type src, sent as vt
+// with its values divided by div.
+type otlpType struct {
+	src int
+	vt  valueType
+	div int64
+}
+
+// otlpSampleTypes picks the OTLP Profiles for p so that Pyroscope stores
+// each of its profile types once, with the values its own /ingest stores.
+// Pyroscope's OTLP ingestion (pkg/ingester/otlp/convert.go, v1.21.1) turns
+// a samples/count Profile with a non-zero cpu/nanoseconds period into
+// process_cpu:cpu:nanoseconds (count × period), and names every other
+// Profile after its period type, so a cpu/nanoseconds Profile would land in
+// a type "cpu" that Grafana's trace-to-profile link (process_cpu) never
+// queries. Hence, with a cpu/nanoseconds period:
+//   - samples/count and cpu/nanoseconds (Go): the nanoseconds are dropped
+//     when every sample's equal count × period, Pyroscope derives them;
+//   - cpu/nanoseconds alone (pyroscope-rs: Python, Ruby, Rust): sent as
+//     samples/count = nanoseconds / period when every value divides.
+//
+// Anything else is sent as it is, one Profile per sample type.
+func otlpSampleTypes(p *profile.Profile) []otlpType {
+	all := make([]otlpType, len(p.SampleType))
+	for i, st := range p.SampleType {
+		all[i] = otlpType{src: i, vt: valueType{st.Type, st.Unit}, div: 1}
+	}
+	if p.PeriodType == nil || p.PeriodType.Type != "cpu" || p.PeriodType.Unit != "nanoseconds" || p.Period <= 0 {
+		return all
+	}
+	count, nanos := -1, -1
+	for i, st := range p.SampleType {
+		switch {
+		case st.Type == "samples" && st.Unit == "count" && count < 0:
+			count = i
+		case st.Type == "cpu" && st.Unit == "nanoseconds" && nanos < 0:
+			nanos = i
+		}
+	}
+	if nanos < 0 {
+		return all
+	}
+	for _, s := range p.Sample {
+		n := s.Value[nanos]
+		if count >= 0 {
+			c := s.Value[count]
+			// The division guards the product against overflow.
+			if c*p.Period != n || (c != 0 && n/c != p.Period) {
+				return all
+			}
+		} else if n%p.Period != 0 {
+			return all
+		}
+	}
+	if count >= 0 {
+		return slices.Delete(all, nanos, nanos+1)
+	}
+	all[nanos].vt, all[nanos].div = valueType{"samples", "count"}, p.Period
+	return all
 }
 
 func fillResource(attrs pcommon.Map, res resourceInfo) {
@@ -139,6 +205,8 @@ type dictBuilder struct {
 	stacks    map[string]int32
 	attrs     map[string]int32
 	keyBuf    []byte
+	stackBuf  []int32
+	funcBuf   []int32
 }
 
 func newDictBuilder(dict pprofile.ProfilesDictionary, nFunc, nLoc, nSample int) *dictBuilder {
@@ -215,10 +283,11 @@ func (b *dictBuilder) location(l *profile.Location) int32 {
 	}
 	// Resolve referenced entries first: they append to other tables only.
 	mi := b.mapping(l.Mapping)
-	fis := make([]int32, len(l.Line))
-	for j, ln := range l.Line {
-		fis[j] = b.function(ln.Function)
+	fis := b.funcBuf[:0]
+	for _, ln := range l.Line {
+		fis = append(fis, b.function(ln.Function))
 	}
+	b.funcBuf = fis
 	i := int32(b.dict.LocationTable().Len())
 	ol := b.dict.LocationTable().AppendEmpty()
 	ol.SetMappingIndex(mi)
@@ -239,13 +308,15 @@ func (b *dictBuilder) stack(locs []*profile.Location) int32 {
 	if len(locs) == 0 {
 		return 0
 	}
-	idx := make([]int32, len(locs))
+	// Scratch buffers: most stacks repeat, and FromRaw copies a new one.
+	idx := b.stackBuf[:0]
 	key := b.keyBuf[:0]
-	for j, l := range locs {
-		idx[j] = b.location(l)
-		key = binary.LittleEndian.AppendUint32(key, uint32(idx[j]))
+	for _, l := range locs {
+		li := b.location(l)
+		idx = append(idx, li)
+		key = binary.LittleEndian.AppendUint32(key, uint32(li))
 	}
-	b.keyBuf = key
+	b.stackBuf, b.keyBuf = idx, key
 	if i, ok := b.stacks[string(key)]; ok {
 		return i
 	}

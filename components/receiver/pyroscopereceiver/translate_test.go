@@ -68,9 +68,19 @@ func synthProfile(types []string, samples []synthSample) *profile.Profile {
 	return p
 }
 
-func requireSameProfile(t *testing.T, in *profile.Profile, out pprofile.Profiles) {
+// requireSameProfile checks that out carries in's sample types, except the
+// dropped ones ("type/unit"), sample for sample, and that Pyroscope's view of
+// out (pyroscopeStores) holds each type it stores from in, values included.
+func requireSameProfile(t *testing.T, in *profile.Profile, out pprofile.Profiles, dropped ...string) {
 	t.Helper()
 	requireDictionaryValid(t, out)
+	full := pprofcompare.FromPprof(in)
+	in = withoutSampleTypes(t, in, dropped...)
+	stores := pyroscopeStores(t, out)
+	for _, d := range dropped {
+		require.Equal(t, "cpu/nanoseconds", d, "only Pyroscope's derived CPU time may be dropped")
+		assert.Equal(t, full[d], stores["process_cpu:cpu:nanoseconds:cpu:nanoseconds"], "cpu nanoseconds as Pyroscope derives them")
+	}
 	inFG := pprofcompare.FromPprof(in)
 	outFG := pprofcompare.FromOTLP(out)
 	require.Equal(t, inFG, outFG, "flame graphs differ")
@@ -127,10 +137,10 @@ func TestIngestPprofRawCPU(t *testing.T) {
 			}, resourceAttrs(out))
 			scope := out.ResourceProfiles().At(0).ScopeProfiles().At(0).Scope()
 			assert.Equal(t, "github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver", scope.Name())
-			requireSameProfile(t, in, out)
+			requireSameProfile(t, in, out, "cpu/nanoseconds")
 			// The burn functions must be visible in the flame graph.
 			found := false
-			for stack := range pprofcompare.FromOTLP(out)["cpu/nanoseconds"] {
+			for stack := range pprofcompare.FromOTLP(out)["samples/count"] {
 				if bytes.Contains([]byte(stack), []byte("pyroscopereceiver.burnA")) {
 					found = true
 				}
@@ -170,7 +180,7 @@ func TestIngestPyroscopeGoMultipart(t *testing.T) {
 			"pyroscope.session_id": "0a1b2c3d4e5f6071",
 			"pyroscope.spy_name":   "gospy",
 		}, resourceAttrs(out))
-		requireSameProfile(t, mustParse(t, cpu), out)
+		requireSameProfile(t, mustParse(t, cpu), out, "cpu/nanoseconds")
 	})
 
 	t.Run("heap", func(t *testing.T) {
@@ -404,25 +414,25 @@ func TestIngestFoldedHTTP(t *testing.T) {
 		{
 			name: "no format, cpu suffix", query: "name=py.cpu&sampleRate=100&spyName=pyspy",
 			body:   []byte(folded),
-			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
+			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}},
 			period: 10_000_000, ptype: "cpu", wantName: "py",
 		},
 		{
 			name: "format=folded, gzip magic, 250 Hz", query: "name=py&format=folded&sampleRate=250",
 			body:   gzipBytes(t, []byte(folded)),
-			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "cpu/nanoseconds": {"main;work;compute": 208_000_000, "main;work": 32_000_000}},
+			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}},
 			period: 4_000_000, ptype: "cpu", wantName: "py",
 		},
 		{
 			name: "inuse_space by units", query: "name=rb&units=bytes&aggregationType=average",
 			body:   []byte(folded),
 			wantFG: pprofcompare.Flame{"inuse_space/bytes": {"main;work;compute": 52, "main;work": 8}},
-			ptype:  "space", wantName: "rb",
+			period: 1, ptype: "space", wantName: "rb",
 		},
 		{
 			name: "wall suffix", query: "name=rb.wall&sampleRate=100",
 			body:   []byte(folded),
-			wantFG: pprofcompare.Flame{"samples/count": {"main;work;compute": 52, "main;work": 8}, "wall/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
+			wantFG: pprofcompare.Flame{"wall/nanoseconds": {"main;work;compute": 520_000_000, "main;work": 80_000_000}},
 			period: 10_000_000, ptype: "wall", wantName: "rb",
 		},
 	}
@@ -490,4 +500,31 @@ func TestEmptyProfileNotForwarded(t *testing.T) {
 	rec = tr.do(t, http.MethodPost, "name=idle", ct, body)
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Empty(t, sink.AllProfiles())
+}
+
+// Old pyspy, rbspy and pyroscope-rs versions put microseconds in
+// time_nanos, a time in 1970: the query's "from" replaces it, as in
+// Pyroscope's own /ingest. A real time is kept.
+func TestIngestMicrosecondTimeNanos(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		timeNanos int64
+		want      pcommon.Timestamp
+	}{
+		{"microseconds", 1_700_000_000_123_456, 1_700_000_000_000_000_000},
+		{"last nanosecond of 1970", 31_535_999_999_999_999, 1_700_000_000_000_000_000},
+		{"1971", 31_536_000_000_000_000, 31_536_000_000_000_000},
+		{"nanoseconds", 1_700_000_005_000_000_000, 1_700_000_005_000_000_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := synthProfile([]string{"alloc_objects"}, []synthSample{{stack: []string{"main", "f"}, values: []int64{3}}})
+			p.TimeNanos = tc.timeNanos
+			sink := new(consumertest.ProfilesSink)
+			tr := newTestReceiver(t, sink)
+			rec := tr.do(t, http.MethodPost, "format=pprof&name=svc&from=1700000000&until=1700000015", "", bytes.NewReader(serialize(t, p)))
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			prof := sink.AllProfiles()[0].ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0)
+			assert.Equal(t, tc.want, prof.Time())
+		})
+	}
 }

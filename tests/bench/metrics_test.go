@@ -1,0 +1,239 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatewayz/otelcol-gatewayz/tests/harness"
+)
+
+// The metrics bench scrapes a generated exposition once a second through
+// gateway.yaml's own FastAPI job and remote-writes it to the real test
+// Prometheus; the rate is the samples Prometheus appends per second.
+const metricsScrapeInterval = time.Second
+
+// metricsTarget serves whatever exposition is current at /metrics, and an
+// empty one on every other path (the FastAPI data job).
+type metricsTarget struct {
+	addr string
+	cur  atomic.Pointer[http.Handler]
+}
+
+func startMetricsTarget(t testing.TB) *metricsTarget {
+	t.Helper()
+	mt := &metricsTarget{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := mt.cur.Load()
+		if r.URL.Path != "/metrics" || h == nil {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	mt.addr = ln.Addr().String()
+	return mt
+}
+
+// set serves `series` series from now on and returns how many samples one
+// scrape of them holds (histogram buckets count one each, as Prometheus
+// stores them).
+func (mt *metricsTarget) set(t testing.TB, series int) int {
+	t.Helper()
+	h := metricsHandler(series)
+	mt.cur.Store(&h)
+	resp, err := http.Get("http://" + mt.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			n++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// metricsRun is a pinned gateway scraping mt and writing to a fresh
+// Prometheus.
+type metricsRun struct {
+	gw        *harness.Gateway
+	prom      *harness.Prometheus
+	telemetry string
+}
+
+func startMetricsRun(t testing.TB, e *benchEnv, mt *metricsTarget) *metricsRun {
+	t.Helper()
+	prom := harness.StartPrometheus(t)
+	port := harness.FreePort(t)
+	env := productionEnv()
+	for k, v := range map[string]string{
+		"FASTAPI_TARGET":            mt.addr,
+		"FASTAPI_SCRAPE_INTERVAL":   metricsScrapeInterval.String(),
+		"FASTAPI_SCRAPE_TIMEOUT":    metricsScrapeInterval.String(),
+		"FASTAPI_DATA_METRICS_PATH": "/empty",
+		"COLLECTOR_TELEMETRY_PORT":  strconv.Itoa(port),
+		// Straight to Prometheus: the harness's recording proxy decodes
+		// every write, which would load the sink's core.
+		"MIMIR_REMOTE_WRITE_URL": prom.URL + "/api/v1/write",
+	} {
+		env[k] = v
+	}
+	gw := harness.StartGateway(t, harness.GatewayOptions{Config: gatewaySource, Env: env})
+	pin(t, gw.Pid(), e.collectorCPU)
+	return &metricsRun{gw: gw, prom: prom, telemetry: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
+}
+
+type metricsReading struct {
+	at       time.Time
+	appended float64 // samples Prometheus appended
+	queue    float64 // remote write queue size
+	failed   float64 // points the exporter failed to send
+	cpu      time.Duration
+	load     time.Duration // this process (the exposition) and Prometheus
+}
+
+const rwExporter = `exporter="prometheus_remote_write/mimir"`
+
+func (m *metricsRun) read(t testing.TB) metricsReading {
+	t.Helper()
+	r := metricsReading{at: time.Now(), cpu: cpuTime(t, m.gw.Pid()), load: cpuTime(t, os.Getpid()) + childrenCPU("prometheus")}
+	var err error
+	if r.appended, _, err = scrapeSum(m.prom.URL+"/metrics", "prometheus_tsdb_head_samples_appended_total"); err != nil {
+		t.Fatal(err)
+	}
+	if r.queue, _, err = scrapeSum(m.telemetry, "otelcol_exporter_queue_size", rwExporter); err != nil {
+		t.Fatal(err)
+	}
+	if r.failed, _, err = scrapeSum(m.telemetry, "otelcol_exporter_send_failed_metric_points_total", rwExporter); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// span watches Prometheus for d and returns the readings at the first and
+// the last time its appended count moved. Remote writes land in lumps, one
+// or a few per scrape, so a rate over fixed clock times would be off by up
+// to a scrape per window; from lump to lump it is exact.
+func (m *metricsRun) span(t testing.TB, d time.Duration) (first, last metricsReading) {
+	t.Helper()
+	prev := m.read(t)
+	first, last = prev, prev
+	moved := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+		cur := m.read(t)
+		if cur.appended != prev.appended {
+			if moved == 0 {
+				first = cur
+			}
+			last = cur
+			moved++
+		}
+		prev = cur
+	}
+	if moved < 2 {
+		return first, prev // nothing, or one lump: no rate to speak of
+	}
+	return first, last
+}
+
+// waitSteady waits, up to timeout, until a few scrapes in a row were
+// appended whole: the first scrapes of a new target or series set come
+// late and partial.
+func (m *metricsRun) waitSteady(t testing.TB, perScrape int, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		a, b := m.span(t, 3*metricsScrapeInterval)
+		if _, why := metricsWindow(a, b, perScrape); why == "" {
+			return
+		}
+	}
+}
+
+// metricsWindow judges a span of scraping: Prometheus appended what the
+// scrapes hold (5 % slack for the window's edges), no point failed, and
+// the remote-write queue did not grow.
+func metricsWindow(a, b metricsReading, perScrape int) (rate float64, why string) {
+	secs := b.at.Sub(a.at).Seconds()
+	if secs <= 0 || b.appended <= a.appended {
+		return 0, "Prometheus appended nothing"
+	}
+	rate = (b.appended - a.appended) / secs
+	want := float64(perScrape) / metricsScrapeInterval.Seconds()
+	switch {
+	case b.failed > a.failed:
+		return rate, fmt.Sprintf("%.0f points failed", b.failed-a.failed)
+	// The queue breathes with each scrape's batches; falling behind shows
+	// as steady growth.
+	case b.queue > a.queue+20 && b.queue > 50:
+		return rate, fmt.Sprintf("queue grew from %.0f to %.0f", a.queue, b.queue)
+	case rate < 0.95*want:
+		return rate, fmt.Sprintf("Prometheus appended %s samples/s of %s", si(rate), si(want))
+	}
+	return rate, ""
+}
+
+// benchMetrics finds how many series a one-second scrape may hold with
+// everything remote-written in time, then measures a fresh gateway there.
+func benchMetrics(t *testing.T, e *benchEnv) *result {
+	res := &result{Setup: setup{Name: "scrape-remote-write", Unit: "samples"}}
+	mt := startMetricsTarget(t)
+	settleFor := 15 * metricsScrapeInterval
+	windowFor := max(e.step*2, 4*time.Second)
+	series := 0.0
+	t.Run("search", func(t *testing.T) {
+		m := startMetricsRun(t, e, mt)
+		defer func() { _ = m.gw.Stop() }()
+		series, res.Steps = searchRate(50000, 3.2e6, max(e.refine-1, 1), func(n float64) (bool, string) {
+			perScrape := mt.set(t, int(n))
+			m.waitSteady(t, perScrape, settleFor)
+			a, b := m.span(t, windowFor)
+			rate, why := metricsWindow(a, b, perScrape)
+			secs := b.at.Sub(a.at).Seconds()
+			t.Logf("%s series (%s samples/scrape): %s samples/s appended, queue %.0f, collector %.0f%% of a core, exposition and Prometheus %.0f%%: %s",
+				si(n), si(float64(perScrape)), si(rate), b.queue, 100*(b.cpu-a.cpu).Seconds()/secs, 100*(b.load-a.load).Seconds()/secs, orOK(why))
+			return why == "", why
+		})
+	})
+	if series == 0 {
+		res.Note = "no series count sustained"
+		return res
+	}
+	t.Run("measure", func(t *testing.T) {
+		perScrape := mt.set(t, int(series))
+		m := startMetricsRun(t, e, mt)
+		defer func() { _ = m.gw.Stop() }()
+		m.waitSteady(t, perScrape, settleFor)
+		a, b := m.span(t, e.duration)
+		rate, why := metricsWindow(a, b, perScrape)
+		res.Rate = float64(perScrape) / metricsScrapeInterval.Seconds()
+		res.Note = fmt.Sprintf("%s series scraped every %s; remote-write queue %.0f at the end", si(series), metricsScrapeInterval, b.queue)
+		res.Samples = append(res.Samples, sample{
+			Rate: rate, Items: int64(b.appended - a.appended), CPU: b.cpu - a.cpu, Busy: b.at.Sub(a.at),
+			PeakRSS: peakRSSMiB(t, m.gw.Pid()), Verdict: why, LoadCPU: b.load - a.load,
+		})
+		t.Logf("%s samples/s, %s samples per CPU-s, %s", si(rate), si(res.Samples[0].perCPUSecond()), orOK(why))
+	})
+	return res
+}
