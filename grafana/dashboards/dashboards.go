@@ -254,7 +254,13 @@ func collectorDashboard() *dashboard.DashboardBuilder {
 		"the backend is down, refuses the tenant, or is too slow: check its /ready and logs; data is lost once retries (EXPORT_RETRY_MAX_ELAPSED) run out."), "short").
 		Span(24).
 		WithTarget(promQ("A", `sum by (exporter) (rate({__name__=~"otelcol_exporter_send_failed_.+"}[`+rate+`]))`, "{{exporter}}")).
-		Thresholds(steps("green", 0.001, "red")))
+		Thresholds(steps("green", 0.001, "red"))).
+		WithPanel(ts("Rejected requests per receiver and reason", when(
+			"Requests per second a receiver turned away before any item was accepted, by reason: bad_request (undecodable or invalid body), too_large (over the receiver's body limit), unsupported (content type or encoding), unauthenticated (missing or wrong INGEST_TOKEN), refused_downstream (the pipeline refused: memory limit or full queue; the client retries). The other reasons lose the client's data (alert GatewayZIngestRequestsRejected). Every gateway logs the last such request per receiver and reason once a REJECTIONS_LOG_INTERVAL.",
+			"unauthenticated: a client's token differs from INGEST_TOKEN; bad_request or unsupported: a client sends a format the receiver does not take (the gateway's log line names the peer and the error); refused_downstream: see the refused and memory panels."), "reqps").
+			Span(24).
+			WithTarget(promQ("A", `sum by (receiver, reason) (rate(otelcol_ingress_requests_rejected_total[`+rate+`]))`, "{{receiver}} {{reason}}")).
+			Thresholds(steps("green", 0.001, "red")))
 	return b.
 		WithPanel(tablePanel("Scrape targets", when(
 			"Every job the gateway scrapes, 1 = up (alerts GatewayZScrapeTargetDown, GatewayZBackendDown, GatewayZAPIDown). The old Prometheus targets page.",

@@ -7,8 +7,8 @@
 //
 // Every item carries the time it was sent as its timestamp: a trace's
 // latest timestamp (its SERVER span's end; its children end earlier), a log
-// record's time, a Loki line's time (ns), a Pyroscope upload's until (s),
-// an OTLP profile's time.
+// record's time, a Loki line's time (ns), a Pyroscope upload's until (s)
+// and its pprof's time_nanos, an OTLP profile's time.
 package loadgen
 
 import (

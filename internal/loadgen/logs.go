@@ -11,14 +11,19 @@ import (
 
 // LogBatch builds n of the FastAPI backend's OTLP log records (one per
 // scenario request, with its trace and span ids) with the sentinel
-// timestamps and trace ids a template needs.
+// timestamps and trace ids a template needs. Each body is the line the
+// Loki senders push for the same request (lokiLine), so that OTLP logs and
+// Loki push carry the same lines: the processors and the exporter's
+// compression cost in proportion to the body's bytes.
 func LogBatch(n int) plog.Logs {
 	ld := Scenario{Requests: n, FailEvery: TraceFailEvery, Start: time.Unix(0, 0)}.Logs()
 	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for i := 0; i < recs.Len(); i++ {
 		lr := recs.At(i)
+		slot := requestOf(lr.TraceID())
 		lr.SetTimestamp(pcommon.Timestamp(sentinelTime(0)))
-		lr.SetTraceID(sentinelTraceID(requestOf(lr.TraceID())))
+		lr.SetTraceID(sentinelTraceID(slot))
+		lr.Body().SetStr(lokiLine(slot))
 	}
 	return ld
 }

@@ -2,9 +2,13 @@ package loadgen
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	_ "embed"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"net/url"
 	"strconv"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // CPUProfile is the 30 KB gzipped CPU pprof of
@@ -30,6 +35,7 @@ const PyroscopeApp = GatewayService + ".cpu"
 type pyroscopeSender struct {
 	h        *httpTarget
 	duration time.Duration
+	base     []byte // CPUProfile without its time, gzipped again
 }
 
 func newPyroscopeSender(o Options) (sender, error) {
@@ -40,20 +46,83 @@ func newPyroscopeSender(o Options) (sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: the embedded pprof: %w", o.Kind, err)
 	}
+	base, err := timelessPprof(CPUProfile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the embedded pprof: %w", o.Kind, err)
+	}
 	h, err := newHTTPTarget(o, "application/octet-stream")
 	if err != nil {
 		return nil, err
 	}
-	return &pyroscopeSender{h: h, duration: time.Duration(p.DurationNanos)}, nil
+	return &pyroscopeSender{h: h, duration: time.Duration(p.DurationNanos), base: base}, nil
+}
+
+// timelessPprof is a gzipped pprof without its time_nanos (field 9), so
+// that stampPprofTime can give it one: pprof refuses a second time_nanos
+// as a concatenated profile. Go's default gzip level makes it the size of
+// the fixture again (32,492 bytes for its 32,504).
+func timelessPprof(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for b := raw; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, protowire.ParseError(m)
+		}
+		if num != 9 {
+			_, _ = zw.Write(b[:n+m])
+		}
+		b = b[n+m:]
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *pyroscopeSender) close() { s.h.close() }
 
-func (s *pyroscopeSender) newWorker() (worker, error) { return &pyroscopeWorker{s: s}, nil }
+func (s *pyroscopeSender) newWorker() (worker, error) {
+	return &pyroscopeWorker{s: s, body: append(make([]byte, 0, len(s.base)+40), s.base...)}, nil
+}
 
 type pyroscopeWorker struct {
 	s    *pyroscopeSender
+	body []byte
 	resp []byte
+}
+
+// stampPprofTime makes body (base, the timeless pprof, and whatever a
+// previous call appended) base followed by a second gzip member that
+// holds only pprof field 9, time_nanos, set to sent. Gzip readers join
+// members, so the upload parses as the fixture with its time replaced:
+// the sink can then read each upload's send time (the fixture's own is
+// from 2023), while the collector decompresses and parses what it did
+// before, plus 37 bytes.
+func stampPprofTime(body []byte, baseLen int, sent time.Time) []byte {
+	var field [1 + binary.MaxVarintLen64]byte
+	field[0] = 9<<3 | 0                                            // field 9, varint
+	n := 1 + binary.PutUvarint(field[1:], uint64(sent.UnixNano())) //nolint:gosec // after 1970
+	payload := field[:n]
+	body = append(body[:baseLen],
+		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, // gzip header: deflate, no name, no mtime, unknown OS
+		1,                          // one final stored (uncompressed) deflate block
+		byte(n), 0, ^byte(n), 0xff) // LEN and its complement, little endian
+	body = append(body, payload...)
+	body = binary.LittleEndian.AppendUint32(body, crc32.ChecksumIEEE(payload))
+	return binary.LittleEndian.AppendUint32(body, uint32(n))
 }
 
 // pyroscopeQuery is what pyroscope-io SDKs put in the URL; until is the
@@ -72,7 +141,8 @@ func pyroscopeQuery(now time.Time, d time.Duration) string {
 }
 
 func (w *pyroscopeWorker) send(ctx context.Context, now time.Time) outcome {
-	return w.s.h.post(ctx, pyroscopeQuery(now, w.s.duration), CPUProfile, nil, &w.resp)
+	w.body = stampPprofTime(w.body, len(w.s.base), now)
+	return w.s.h.post(ctx, pyroscopeQuery(now, w.s.duration), w.body, nil, &w.resp)
 }
 
 // ProfileBatch is n copies of CPUProfile as OTLP profiles: one

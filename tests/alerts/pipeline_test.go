@@ -105,13 +105,23 @@ func startCutOffGateway(t *testing.T) string {
 				// Accepted into the sending queues, then failed there.
 				harness.SendTraces(t, gw.OTLPGRPC, "", sc.Traces())
 				harness.SendLogs(t, gw.OTLPHTTP, "", sc.Logs())
+				// A client's bad request, which the rejections extension counts.
+				resp, err := http.Post(gw.LokiPush+"/loki/api/v1/push", "application/json", strings.NewReader(`{"streams":[`))
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadRequest {
+					return fmt.Errorf("a malformed Loki push answered %d, want 400", resp.StatusCode)
+				}
 				sent = true
 			}
 			return nil
 		},
 		"otelcol_exporter_send_failed_spans",
 		"otelcol_exporter_send_failed_log_records",
-		"otelcol_exporter_send_failed_metric_points")
+		"otelcol_exporter_send_failed_metric_points",
+		"otelcol_ingress_requests_rejected")
 }
 
 // TestRuleMetricsAreProducedByThePipeline runs the gateway scenario into

@@ -111,9 +111,10 @@ func TestRulesCarryRoutingLabelsAndRunbooks(t *testing.T) {
 	}
 
 	alerts := alertRules(t)
-	// The old stack's 14, plus queue, refusal and memory-limiter alerts.
-	if len(alerts) != 17 {
-		t.Errorf("%d alerts, want 17", len(alerts))
+	// The old stack's 14, plus queue, refusal, memory-limiter and
+	// rejected-request alerts.
+	if len(alerts) != 18 {
+		t.Errorf("%d alerts, want 18", len(alerts))
 	}
 	seen := map[string]bool{}
 	for _, r := range alerts {

@@ -67,6 +67,15 @@ func peakRSSMiB(t testing.TB, pid int) float64 {
 	return 0
 }
 
+// resetPeakRSS makes VmHWM the current RSS (clear_refs 5, Linux 4.0+),
+// so that a window's peak is its own and not an earlier window's.
+func resetPeakRSS(t testing.TB, pid int) {
+	t.Helper()
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		t.Fatalf("reset peak RSS of %d: %v", pid, err)
+	}
+}
+
 // pin binds every thread of pid to cpus (taskset list syntax); threads it
 // starts later inherit the binding.
 func pin(t testing.TB, pid int, cpus string) {
@@ -134,32 +143,4 @@ func scrapeSum(url, metric string, match ...string) (float64, bool, error) {
 		return 0, false, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return promSum(resp.Body, metric, match...)
-}
-
-// childrenCPU is the CPU time of this process's children named comm (the
-// test Prometheus), 0 if there are none.
-func childrenCPU(comm string) time.Duration {
-	entries, _ := os.ReadDir("/proc")
-	var total time.Duration
-	self := strconv.Itoa(os.Getpid())
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		st := string(raw)
-		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
-		if open < 0 || end < open || st[open+1:end] != comm {
-			continue
-		}
-		if f := strings.Fields(st[end+2:]); len(f) > 1 && f[1] == self {
-			if d, err := parseStatCPU(st); err == nil {
-				total += d
-			}
-		}
-	}
-	return total
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 type groupResult struct {
 	group   group
 	results map[string]*result
+	// rates are the comparisons' common offered rates, by index.
+	rates []float64
 }
 
 type report struct {
@@ -60,21 +63,76 @@ func machine() (cores int, model, commit string) {
 	return cores, model, commit
 }
 
-func (r *report) result(name string) *result {
-	for _, g := range r.groups {
-		if res, ok := g.results[name]; ok {
-			return res
-		}
+// ratio is comparison i's items per CPU-second of A over B, from the
+// rounds both ran clean at the comparison's rate; with no clean round it
+// is the median over all rounds, which the report marks.
+func (gr groupResult) ratio(i int) (v float64, clean, rounds int) {
+	c := gr.group.Comparisons[i]
+	a, b := gr.results[c.A], gr.results[c.B]
+	if a == nil || b == nil || gr.rates[i] == 0 {
+		return math.NaN(), 0, 0
 	}
-	return nil
+	v, clean, rounds = pairRatio(a.Samples, b.Samples, gr.rates[i])
+	if clean == 0 && rounds > 0 {
+		var xs []float64
+		for _, sa := range a.at(gr.rates[i]) {
+			for _, sb := range b.at(gr.rates[i]) {
+				if sa.Round == sb.Round {
+					xs = append(xs, sa.perCPUSecond()/sb.perCPUSecond())
+				}
+			}
+		}
+		v = median(xs)
+	}
+	return v, clean, rounds
 }
 
-func (r *report) ratio(c comparison) float64 {
-	a, b := r.result(c.A), r.result(c.B)
-	if a == nil || b == nil || len(a.Samples) == 0 || len(b.Samples) == 0 {
-		return math.NaN()
+// ratioText is a ratio with, when not every round was clean, how many were.
+func ratioText(v float64, clean, rounds int) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case clean == 0:
+		return fmt.Sprintf("%s (no clean round: not a result)", trim3(v))
+	case clean < rounds:
+		return fmt.Sprintf("%s (%d/%d rounds clean)", trim3(v), clean, rounds)
 	}
-	return a.perCPUSecond() / b.perCPUSecond()
+	return trim3(v)
+}
+
+// at is the comparison rounds run at rate.
+func (r *result) at(rate float64) []sample {
+	var out []sample
+	for _, s := range r.Samples {
+		if s.Rate == rate {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// rates are the distinct comparison rates the setup ran at, ascending.
+func (r *result) rates() []float64 {
+	var out []float64
+	for _, s := range r.Samples {
+		if !slices.Contains(out, s.Rate) {
+			out = append(out, s.Rate)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sustainedSample is the window at the sustained rate: the search's
+// confirmation, or the metrics bench's one measurement.
+func (r *result) sustainedSample() *sample {
+	if r.Sustained != nil {
+		return r.Sustained
+	}
+	if r.Setup.Kind == "" && len(r.Samples) > 0 {
+		return &r.Samples[0]
+	}
+	return nil
 }
 
 func (r *report) allResults() []*result {
@@ -100,9 +158,17 @@ func met(ok bool, measured float64) string {
 	return "**no**"
 }
 
-func (r *result) peakRSS() float64 {
+func medianOf(ss []sample, f func(sample) float64) float64 {
+	xs := make([]float64, 0, len(ss))
+	for _, s := range ss {
+		xs = append(xs, f(s))
+	}
+	return median(xs)
+}
+
+func peakOf(ss []sample) float64 {
 	m := math.NaN()
-	for _, s := range r.Samples {
+	for _, s := range ss {
 		if math.IsNaN(m) || s.PeakRSS > m {
 			m = s.PeakRSS
 		}
@@ -110,10 +176,24 @@ func (r *result) peakRSS() float64 {
 	return m
 }
 
-// clean counts the rounds whose window passed the same test as the search.
-func (r *result) clean() int {
+// cleanOr is the clean windows of ss, or all of them when none is.
+func cleanOr(ss []sample) []sample {
+	var out []sample
+	for _, s := range ss {
+		if s.Verdict == "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return ss
+	}
+	return out
+}
+
+// clean counts the windows that passed the same test as the search.
+func clean(ss []sample) int {
 	n := 0
-	for _, s := range r.Samples {
+	for _, s := range ss {
 		if s.Verdict == "" {
 			n++
 		}
@@ -121,20 +201,19 @@ func (r *result) clean() int {
 	return n
 }
 
-func (r *result) p99() string {
+func (r *result) p99(ss []sample) string {
+	if r.Setup.Kind == "" {
+		return "not measured" // scraped samples carry the scrape's time
+	}
 	var ms []float64
-	for _, s := range r.Samples {
+	for _, s := range ss {
 		if s.P99OK {
 			ms = append(ms, float64(s.P99.Milliseconds()))
 		}
 	}
-	if r.Setup.Kind == "" {
-		return "not measured" // scraped samples carry the scrape's time
-	}
-	if len(ms) == 0 || len(ms) < len(r.Samples) {
-		for _, s := range r.Samples {
+	if len(ms) == 0 || len(ms) < len(ss) {
+		for _, s := range ss {
 			if s.Observed == 0 {
-				// Pyroscope: the receiver keeps the pprof's own time.
 				return "n/a: items arrive without their send time"
 			}
 		}
@@ -143,18 +222,53 @@ func (r *result) p99() string {
 	return fmt.Sprintf("%.0f ms", median(ms))
 }
 
+// comparisonPeak is the largest peak RSS of any setup at a comparison
+// rate (the goal rates where both sides sustained them), and where.
+func (r *report) comparisonPeak() (mib float64, where string) {
+	mib = math.NaN()
+	for _, res := range r.allResults() {
+		ss := res.Samples
+		if res.Setup.Kind == "" {
+			continue // the metrics bench's one window is its sustained rate
+		}
+		for _, s := range ss {
+			if math.IsNaN(mib) || s.PeakRSS > mib {
+				mib, where = s.PeakRSS, fmt.Sprintf("%s at %s %s/s", res.Setup.Name, si(s.Rate), res.Setup.Unit)
+			}
+		}
+	}
+	return mib, where
+}
+
 func (r *report) goals() [][3]string {
 	var rows [][3]string
 	add := func(goal, measured string, ok bool, v float64) {
 		rows = append(rows, [3]string{goal, measured, met(ok, v)})
 	}
 	for _, g := range r.groups {
-		for _, c := range g.group.Comparisons {
+		for i, c := range g.group.Comparisons {
 			if c.Goal == 0 {
 				continue
 			}
-			v := r.ratio(c)
-			add(fmt.Sprintf("%s: %s / %s per CPU-second ≥ %.2f", c.Topic, c.A, c.B, c.Goal), trim3(v), v >= c.Goal, v)
+			v, cl, n := g.ratio(i)
+			at := fmt.Sprintf("both at %s %s/s", si(g.rates[i]), g.results[c.A].Setup.Unit)
+			if g.rates[i] == 0 {
+				at = "not run: a side sustained no rate"
+			}
+			add(fmt.Sprintf("%s: %s / %s per CPU-second ≥ %.2f, %s", c.Topic, c.A, c.B, c.Goal, at), ratioText(v, cl, n), v >= c.Goal && cl > 0, v)
+		}
+		if g.group.PerCPUGoal > 0 && len(g.group.Comparisons) > 0 {
+			c, rate := g.group.Comparisons[0], g.rates[0]
+			a := g.results[c.A]
+			var ok []sample
+			for _, s := range a.at(rate) {
+				if s.Verdict == "" {
+					ok = append(ok, s)
+				}
+			}
+			v := medianOf(ok, sample.perCPUSecond)
+			add(fmt.Sprintf("%s ≥ %s %s per CPU-second, at %s %s/s (clean rounds)", c.A, si(g.group.PerCPUGoal), a.Setup.Unit, si(rate), a.Setup.Unit),
+				si(v), v >= g.group.PerCPUGoal, v)
 		}
 		if g.group.RateGoal > 0 {
 			for _, s := range g.group.Setups {
@@ -162,7 +276,7 @@ func (r *report) goals() [][3]string {
 					continue // the goal is for our receivers
 				}
 				res := g.results[s.Name]
-				add(fmt.Sprintf("%s ≥ %s %s/s per core", s.Name, si(g.group.RateGoal), s.Unit), si(res.Rate)+"/s", res.Rate >= g.group.RateGoal, res.Rate)
+				add(fmt.Sprintf("%s sustains ≥ %s %s/s per core", s.Name, si(g.group.RateGoal), s.Unit), si(res.Rate)+"/s", res.Rate >= g.group.RateGoal, res.Rate)
 			}
 		}
 	}
@@ -175,14 +289,28 @@ func (r *report) goals() [][3]string {
 		}
 		add(fmt.Sprintf("scraped samples remote-written ≥ %s/s per core, queue keeping up", si(metricsGoal)), si(v)+"/s", ok, v)
 	}
-	worst := math.NaN()
-	for _, res := range r.allResults() {
-		if p := res.peakRSS(); !math.IsNaN(p) && (math.IsNaN(worst) || p > worst) {
-			worst = p
+	worst, where := r.comparisonPeak()
+	goal := fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups)", rssGoalMiB)
+	measured := fmt.Sprintf("%.0f MiB (%s)", worst, where)
+	if r.metrics != nil && len(r.metrics.Samples) > 0 {
+		m := r.metrics.Samples[0]
+		goal = fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups) and scrape-remote-write at its sustained rate", rssGoalMiB)
+		measured += fmt.Sprintf("; scrape-remote-write %.0f MiB at %s samples/s", m.PeakRSS, si(r.metrics.Rate))
+		if math.IsNaN(worst) || m.PeakRSS > worst {
+			worst = m.PeakRSS
 		}
 	}
-	add(fmt.Sprintf("peak RSS < %d MiB at those rates (largest of all setups)", rssGoalMiB), fmt.Sprintf("%.0f MiB", worst), worst < rssGoalMiB, worst)
+	add(goal, measured, worst < rssGoalMiB, worst)
 	return rows
+}
+
+// costText says how much more CPU per item the first setup of a ratio
+// takes than the second: a ratio of 0.8 is 25% more.
+func costText(ratio float64) string {
+	if math.IsNaN(ratio) || ratio <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.0f%%", 100*(1/ratio-1))
 }
 
 func (r *report) write(path string) error {
@@ -198,82 +326,135 @@ func (r *report) write(path string) error {
 	p("| run | %s UTC, %s |\n", r.started.UTC().Format("2006-01-02 15:04"), r.elapsed.Round(time.Second))
 	pinning := "not pinned (one core)"
 	if e.collectorCPU != "" {
-		pinning = fmt.Sprintf("collector on CPU %s (so GOMAXPROCS=1); load generator, sinks and Prometheus on CPU %s (taskset); %d senders", e.collectorCPU, e.loadCPUs, e.workers)
+		pinning = fmt.Sprintf("collector on CPU %s (so GOMAXPROCS=1); load generator and sinks on CPU %s (taskset); %d senders", e.collectorCPU, e.loadCPUs, e.workers)
 	}
 	p("| pinning | %s |\n", pinning)
-	p("| windows | search steps %s, measurements %s, %d interleaved rounds per comparison (medians) |\n\n", e.step, e.duration, e.rounds)
+	p("| windows | search steps %s, then whole %s windows to confirm; comparisons: %d interleaved rounds of %s at one common rate per pair (medians) |\n\n", e.step, e.duration, e.rounds, e.duration)
 
 	p("## Goals (issue 13)\n\n| goal | measured | met |\n|---|---|---|\n")
 	for _, row := range r.goals() {
 		p("| %s | %s | %s |\n", row[0], row[1], row[2])
 	}
-	p("\n## Comparisons\n\nRatio = items per collector CPU-second of the first over the second, medians of the rounds.\n\n")
-	p("| comparison | first | second | ratio | goal |\n|---|---|---|---|---|\n")
+	p("\n## Comparisons\n\n")
+	p("Both setups of a comparison run at one offered rate: %.2f of the lower of their sustained rates, or the group's rate goal when both sustain it. ", commonShare)
+	p("Ratio = items per collector CPU-second of the first over the second, the median over the rounds in which both ran clean (a round that refused, lost or fell short on either side does not count); CPU per item = how much more the first takes.\n\n")
+	p("| comparison | first | second | both at /s | ratio | clean rounds | CPU per item | goal |\n|---|---|---|---|---|---|---|---|\n")
 	for _, g := range r.groups {
-		for _, c := range g.group.Comparisons {
+		for i, c := range g.group.Comparisons {
 			goal := "–"
 			if c.Goal > 0 {
 				goal = fmt.Sprintf("≥ %.2f", c.Goal)
 			}
-			p("| %s | %s | %s | %s | %s |\n", c.What, c.A, c.B, trim3(r.ratio(c)), goal)
+			v, cl, n := g.ratio(i)
+			txt, at := trim3(v), si(g.rates[i])
+			switch {
+			case g.rates[i] == 0:
+				txt, at = "not measured: a side sustained no rate", "–"
+			case cl == 0:
+				txt += " (no clean round: not a result)"
+			}
+			p("| %s | %s | %s | %s | %s | %d/%d | %s | %s |\n", c.What, c.A, c.B, at, txt, cl, n, costText(v), goal)
 		}
 	}
-	p("\n## Setups\n\nSustained = the highest rate the search found with no refusal and everything exported within %s; the rounds then run at that rate.\n\n", drainWindow)
-	p("| signal | setup | batch | sustained /s | per CPU-s | CPU-s per 1M | collector core use | generator+sink(+Prometheus) core use | peak RSS | P99 send→backend | clean rounds |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-	row := func(signal string, res *result) {
-		if res == nil {
-			return
-		}
-		per := res.perCPUSecond()
-		use := res.median(func(s sample) float64 { return s.CPU.Seconds() / s.Busy.Seconds() })
-		load := fmt.Sprintf("%.0f%%", 100*res.median(func(s sample) float64 { return s.LoadCPU.Seconds() / s.Busy.Seconds() }))
-		batch := "default"
+	p("\n## Setups\n\nSustained = the highest rate the search found that then held for a whole %s window (no refusal, at least 97%% accepted, everything exported within %s), measured in that window. Its peak RSS counts from the window's start, but the collector is the search's: what the heap grew to in the overloaded steps before may still be resident, so the memory goal is judged on the comparison rounds' fresh collectors instead.\n\n", e.duration, drainWindow)
+	p("| signal | setup | batch | sustained /s | per CPU-s | CPU-s per 1M | collector core use | peak RSS | P99 send→backend |\n|---|---|---|---|---|---|---|---|---|\n")
+	batchOf := func(res *result) string {
 		switch {
 		case res.Setup.Batch > 0:
-			batch = fmt.Sprint(res.Setup.Batch)
+			return fmt.Sprint(res.Setup.Batch)
 		case res.Setup.Kind == kindTraces:
-			batch = "400"
+			return "400"
 		case res.Setup.Kind == "":
-			batch = "scrape"
+			return "scrape"
 		case res.Setup.Kind == kindPyroscope || res.Setup.Kind == kindProfiles:
-			batch = "1"
+			return "1"
 		}
-		p("| %s | %s | %s | %s %s | %s | %s | %.0f%% | %s | %.0f MiB | %s | %d/%d |\n", signal, res.Setup.Name, batch,
-			si(res.Rate), res.Setup.Unit, si(per), trim3(1e6/per), 100*use, load, res.peakRSS(), res.p99(), res.clean(), len(res.Samples))
+		return "default"
 	}
-	for _, g := range r.groups {
-		for _, s := range g.group.Setups {
-			row(g.group.Signal, g.results[s.Name])
+	signalOf := func(res *result) string {
+		for _, g := range r.groups {
+			if g.results[res.Setup.Name] == res {
+				return g.group.Signal
+			}
 		}
+		return "metrics"
 	}
-	if r.metrics != nil {
-		row("metrics", r.metrics)
+	for _, res := range r.allResults() {
+		ss := res.sustainedSample()
+		if ss == nil {
+			p("| %s | %s | %s | none | | | | | |\n", signalOf(res), res.Setup.Name, batchOf(res))
+			continue
+		}
+		per := ss.perCPUSecond()
+		p("| %s | %s | %s | %s %s | %s | %s | %.0f%% | %.0f MiB | %s |\n", signalOf(res), res.Setup.Name, batchOf(res),
+			si(res.Rate), res.Setup.Unit, si(per), trim3(1e6/per), 100*ss.CPU.Seconds()/ss.Busy.Seconds(), ss.PeakRSS, res.p99([]sample{*ss}))
+	}
+	p("\n## Comparison rounds\n\nEach round a fresh collector per setup; CPU figures are medians over the clean rounds (over all when none was clean), peak RSS and P99 over all rounds.\n\n")
+	p("| signal | setup | at /s | per CPU-s | CPU-s per 1M | collector core use | generator+sink core use | peak RSS | P99 send→backend | clean rounds |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, res := range r.allResults() {
+		if res.Setup.Kind == "" {
+			continue
+		}
+		for _, rate := range res.rates() {
+			ss := res.at(rate)
+			cs := cleanOr(ss)
+			per := medianOf(cs, sample.perCPUSecond)
+			use := medianOf(cs, func(s sample) float64 { return s.CPU.Seconds() / s.Busy.Seconds() })
+			load := medianOf(cs, func(s sample) float64 { return s.LoadCPU.Seconds() / s.Busy.Seconds() })
+			p("| %s | %s | %s %s | %s | %s | %.0f%% | %.0f%% | %.0f MiB | %s | %d/%d |\n", signalOf(res), res.Setup.Name, si(rate), res.Setup.Unit,
+				si(per), trim3(1e6/per), 100*use, 100*load, peakOf(ss), res.p99(ss), clean(ss), len(ss))
+		}
 	}
 	var notes []string
 	for _, res := range r.allResults() {
 		if res.Note != "" {
 			notes = append(notes, fmt.Sprintf("- %s: %s", res.Setup.Name, res.Note))
 		}
-		for i, s := range res.Samples {
+		for _, s := range res.Samples {
 			if s.Verdict != "" {
-				notes = append(notes, fmt.Sprintf("- %s round %d: %s", res.Setup.Name, i+1, s.Verdict))
+				where := "round " + fmt.Sprint(s.Round)
+				if s.Round == 0 {
+					where = "window"
+				}
+				notes = append(notes, fmt.Sprintf("- %s %s at %s/s: %s", res.Setup.Name, where, si(s.Rate), s.Verdict))
 			}
 		}
 	}
 	if len(notes) > 0 {
-		p("\n%s\n", strings.Join(notes, "\n"))
+		p("\nNot clean:\n\n%s\n", strings.Join(notes, "\n"))
 	}
 	p("\n![items per CPU-second ratios, sustained rates and peak RSS against the goals](%s)\n", reportPNG)
 	p("\n## Method\n\n")
 	p("`make bench` runs `go test -run TestBench ./tests/bench` against the built binary (`OTELCOL_BIN`). ")
 	p("Every setup is a fresh collector started by the test harness with its backends replaced by local sinks ")
-	p("(OTLP sinks for Tempo, Loki and Pyroscope, a discarding remote-write endpoint, or the real test Prometheus for metrics), ")
+	p("(OTLP sinks for Tempo, Loki and Pyroscope, a discarding remote-write endpoint, or a counting remote-write sink for metrics), ")
 	p("at production cadence (15 s span-metric and service-graph flushes, 1 s batch timeout, `GOMEMLIMIT=1600MiB` as `with-memory-limit.sh` sets by default). ")
-	p("Load comes from `internal/loadgen`; every item carries its send time as its timestamp and the sink records the arrival, which gives the P99.\n\n")
-	p("- **Search**: from a start rate, double while a %s step passes (nothing refused or failed, at least 97%% of the rate accepted, every accepted item at the sink within %s), then bisect %d times between the last pass and the first failure.\n", e.step, drainWindow, e.refine)
-	p("- **Rounds**: each setup of a comparison runs in a fresh collector at its own sustained rate for %s, rotating the order each round (A B C, B C A, ...). CPU is the collector's user+system time from `/proc/PID/stat` over the window and its drain; peak RSS is `VmHWM`.\n", e.duration)
-	p("- **Both variants are derived from gateway.yaml at run time** (`tests/bench/configs_test.go`), so they follow every change to it. **passthrough**: the same receivers, extensions and exporters (snappy to Tempo, the same queues and retries); pipelines fed by connectors dropped, the others keeping only %s. **gateway-no-redaction**: gateway.yaml with `%s` removed from its pipelines.\n", strings.Join(passthroughProcessors, ", "), strings.Join(r.redaction, "`, `"))
-	p("- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and remote-writes it to Prometheus; the search raises the series count while Prometheus appends what the scrapes hold, no point fails and the remote-write queue does not grow. Its CPU per 1M is per sample Prometheus appended.\n", metricsScrapeInterval)
+	p("Load comes from `internal/loadgen`; every item carries its send time (Pyroscope uploads in their pprof's `time_nanos`, which the load generator sets in a second gzip member of the same 30 KB body), and the sink records the arrival, which gives the P99.\n\n")
+	p("- **Search**: from a start rate, double while a %s step passes (nothing refused or failed, at least 97%% of the rate accepted, every accepted item at the sink within %s), then bisect %d times between the last pass and the first failure. ", e.step, drainWindow, e.refine)
+	flush := ""
+	if e.duration >= productionFlush {
+		flush = fmt.Sprintf(" (so a %s span-metrics and service-graph flush falls in every window)", productionFlush)
+	}
+	p("**Confirmation**: in the same collector, a whole %s window at the rate found%s; while one fails, the rate is lowered, by a tenth or to 0.9 of what that window accepted if less (never below half), and tried again (at most %d windows). The rate that held is the sustained rate, the rate goals are checked against it, and its window gives the Setups table.\n", e.duration, flush, confirmTries)
+	p("- **Comparisons**: both setups at one common offered rate (%.2f of the lower sustained rate, or the group's rate goal when both sustain it; comparisons whose rates lie within %.0f%% of a lower one share it), rounds (%d) of %s each in a fresh collector, in an order that rotates each round (A B C, B C A, ...). CPU is the collector's user+system time from `/proc/PID/stat` over the window and its drain; peak RSS is `VmHWM` over the fresh collector's life (start, a 1 s warm-up at the rate, the window); in a confirmation window it is reset at the window's start (`/proc/PID/clear_refs`). The ratio counts only rounds both sides ran clean; unclean rounds are listed above.\n", commonShare, 100*(mergeTolerance-1), e.rounds, e.duration)
+	p("- **Variants are derived from gateway.yaml at run time** (`tests/bench/configs_test.go`), so they follow every change to it. **passthrough**: the same receivers, extensions and exporters (snappy to Tempo, the same queues and retries); pipelines fed by connectors dropped, the others keeping only %s. **gateway-no-redaction**: gateway.yaml with `%s` removed from its pipelines. ", strings.Join(passthroughProcessors, ", "), strings.Join(r.redaction, "`, `"))
+	var optins []string
+	for _, g := range r.groups {
+		for _, s := range g.group.Setups {
+			if len(s.Env) > 0 {
+				var kv []string
+				for k, v := range s.Env {
+					kv = append(kv, k+"="+v)
+				}
+				slices.Sort(kv)
+				optins = append(optins, fmt.Sprintf("**%s**: gateway.yaml with `%s`", s.Name, strings.Join(kv, " ")))
+			}
+		}
+	}
+	if len(optins) > 0 {
+		p("%s.", strings.Join(optins, "; "))
+	}
+	p("\n- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and remote-writes it to a sink that decodes every write (snappy, protobuf) and counts its samples: a real Prometheus costs about as much CPU per sample to append as the collector spends to scrape and write it, and could not take these rates on the load core (the end-to-end tests check what reaches a real one). The search raises the series count while the sink receives what the scrapes hold, no point fails and the remote-write queue does not grow. Its CPU per 1M is per sample received.\n", metricsScrapeInterval)
 	p("- Knobs: `BENCH_DURATION`, `BENCH_STEP`, `BENCH_ROUNDS`, `BENCH_REFINE`, `BENCH_SIGNALS`, `BENCH_WORKERS`, `BENCH_COLLECTOR_CPU`, `BENCH_LOAD_CPUS` (README, Environment variables).\n")
 	p("\nA sustained rate can also be bounded by the load generator's core: a collector core use well under 100%% at the sustained rate says the collector was not the limit.\n")
 	p("\n<details><summary>Rate search steps</summary>\n\n")
@@ -283,7 +464,11 @@ func (r *report) write(path string) error {
 		}
 		var parts []string
 		for _, s := range res.Steps {
-			parts = append(parts, fmt.Sprintf("%s %s", si(s.Rate), orOK(s.Reason)))
+			what := ""
+			if s.Confirm {
+				what = "confirm "
+			}
+			parts = append(parts, fmt.Sprintf("%s%s %s", what, si(s.Rate), orOK(s.Reason)))
 		}
 		p("- %s: %s\n", res.Setup.Name, strings.Join(parts, "; "))
 	}
@@ -304,11 +489,15 @@ func (r *report) write(path string) error {
 }
 
 func (r *report) panels() []panel {
-	ratios := panel{Title: "items per CPU-second, ratio (goal line)"}
+	ratios := panel{Title: "items per CPU-second, ratio at one common rate (goal line)"}
 	for _, g := range r.groups {
-		for _, c := range g.group.Comparisons {
-			v := r.ratio(c)
-			ratios.Bars = append(ratios.Bars, bar{Label: c.A + " / " + c.B, Value: v, Goal: c.Goal, AtLeast: true, Text: trim3(v)})
+		for i, c := range g.group.Comparisons {
+			v, cl, _ := g.ratio(i)
+			txt := trim3(v)
+			if cl == 0 {
+				txt += " unclean"
+			}
+			ratios.Bars = append(ratios.Bars, bar{Label: c.A + " / " + c.B, Value: v, Goal: c.Goal, AtLeast: true, Text: txt})
 		}
 	}
 	rates := panel{Title: "sustained rate per core, relative to the goal"}
@@ -329,9 +518,9 @@ func (r *report) panels() []panel {
 		v := r.metrics.Samples[0].Rate
 		rates.Bars = append(rates.Bars, bar{Label: "scrape-remote-write", Value: v / metricsGoal, Goal: 1, AtLeast: true, Text: si(v) + " samples/s"})
 	}
-	rss := panel{Title: fmt.Sprintf("peak RSS, MiB (goal < %d)", rssGoalMiB)}
+	rss := panel{Title: fmt.Sprintf("peak RSS at the comparison rates, MiB (goal < %d)", rssGoalMiB)}
 	for _, res := range r.allResults() {
-		v := res.peakRSS()
+		v := peakOf(res.Samples)
 		rss.Bars = append(rss.Bars, bar{Label: res.Setup.Name, Value: v, Goal: rssGoalMiB, Text: fmt.Sprintf("%.0f", v)})
 	}
 	var out []panel

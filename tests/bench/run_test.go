@@ -19,15 +19,22 @@ type setup struct {
 	Unit   string // what an item is: spans, lines, uploads ...
 	Start  float64
 	Batch  int // items per request; 0 = the load generator's default
+	// Env is set on the collector over productionEnv: an opt-in of
+	// gateway.yaml's (on-disk queues, a tenant-labelling derive branch).
+	Env map[string]string
 }
+
+// productionFlush is gateway.yaml's default span-metrics and service-graph
+// flush interval.
+const productionFlush = 15 * time.Second
 
 // productionEnv keeps the gateway at its shipped cadence, not the tests'
 // one-second flushes and scrapes, and at the memory settings
 // collector-configs/with-memory-limit.sh derives from its default.
 func productionEnv() map[string]string {
 	return map[string]string{
-		"SPANMETRICS_FLUSH_INTERVAL":   "15s",
-		"SERVICE_GRAPH_FLUSH_INTERVAL": "15s",
+		"SPANMETRICS_FLUSH_INTERVAL":   productionFlush.String(),
+		"SERVICE_GRAPH_FLUSH_INTERVAL": productionFlush.String(),
 		"BATCH_TIMEOUT":                "1s",
 		"FASTAPI_SCRAPE_INTERVAL":      "15s",
 		"FASTAPI_DATA_SCRAPE_INTERVAL": "30s",
@@ -63,6 +70,9 @@ func startLive(t testing.TB, e *benchEnv, s setup, extraEnv map[string]string) *
 	env["TEMPO_OTLP_ENDPOINT"] = sink.GRPCAddr
 	env["PYROSCOPE_OTLP_ENDPOINT"] = sink.GRPCAddr
 	env["LOKI_OTLP_URL"] = sink.HTTPURL + "/otlp"
+	for k, v := range s.Env {
+		env[k] = v
+	}
 	for k, v := range extraEnv {
 		env[k] = v
 	}
@@ -180,9 +190,11 @@ func (w window) verdict() string {
 	return ""
 }
 
-// sample is one measurement round of one setup.
+// sample is one measurement window of one setup: a comparison round, or
+// the window that confirmed its sustained rate.
 type sample struct {
 	Rate     float64
+	Round    int // comparison round, from 1; 0 for the sustained window
 	Items    int64
 	CPU      time.Duration
 	Busy     time.Duration
@@ -198,13 +210,28 @@ func (s sample) perCPUSecond() float64 { return float64(s.Items) / s.CPU.Seconds
 
 // measure starts a fresh collector for setup, warms it, sends at rate for
 // the measurement window and records its cost.
-func measure(t testing.TB, e *benchEnv, s setup, rate float64) sample {
+func measure(t testing.TB, e *benchEnv, s setup, rate float64, round int) sample {
 	t.Helper()
 	l := startLive(t, e, s, nil)
 	defer func() { _ = l.gw.Stop() }()
 	l.warm(t, rate)
+	// Peak RSS over the fresh collector's whole life: start, warm-up and
+	// window, all at this rate.
+	out := l.measureWindow(t, rate, e.duration, false)
+	out.Round = round
+	return out
+}
+
+// measureWindow sends at rate for d and records the window's cost, its
+// peak RSS (from the window's start with ownPeak, else since the process
+// started) and its P99.
+func (l *live) measureWindow(t testing.TB, rate float64, d time.Duration, ownPeak bool) sample {
+	t.Helper()
 	l.lat.Reset()
-	w := l.run(t, rate, e.duration)
+	if ownPeak {
+		resetPeakRSS(t, l.pid)
+	}
+	w := l.run(t, rate, d)
 	out := sample{
 		Rate: rate, Items: w.Counts.Accepted, CPU: w.CPU, Busy: w.Busy,
 		PeakRSS: peakRSSMiB(t, l.pid), Verdict: w.verdict(), LoadCPU: w.LoadCPU,
@@ -220,14 +247,19 @@ func measure(t testing.TB, e *benchEnv, s setup, rate float64) sample {
 	return out
 }
 
-// search starts a fresh collector for setup and finds its highest
-// sustained rate.
-func search(t testing.TB, e *benchEnv, s setup) (float64, []step) {
+// confirmTries bounds the confirmation.
+const confirmTries = 5
+
+// search starts a fresh collector for setup, finds its highest rate with
+// short steps, then confirms it with whole measurement windows, stepping
+// down until one holds. The sustained rate is the one that held, and that
+// window (peak RSS counted from its start) is returned with it.
+func search(t testing.TB, e *benchEnv, s setup) (float64, []step, *sample) {
 	t.Helper()
 	l := startLive(t, e, s, nil)
 	defer func() { _ = l.gw.Stop() }()
 	l.warm(t, s.Start/4)
-	return searchRate(s.Start, s.Start*1024, e.refine, func(rate float64) (bool, string) {
+	found, steps := searchRate(s.Start, s.Start*1024, e.refine, func(rate float64) (bool, string) {
 		w := l.run(t, rate, e.step)
 		why := w.verdict()
 		if why != "" {
@@ -237,6 +269,21 @@ func search(t testing.TB, e *benchEnv, s setup) (float64, []step) {
 			s.Name, s.Kind, si(rate), orOK(why), 100*w.CPU.Seconds()/w.Busy.Seconds(), 100*w.LoadCPU.Seconds()/w.Busy.Seconds())
 		return why == "", why
 	})
+	if found == 0 {
+		return 0, steps, nil
+	}
+	var held *sample
+	rate, confirm := confirmRate(found, confirmTries, func(rate float64) (bool, string, float64) {
+		l.settle()
+		m := l.measureWindow(t, rate, e.duration, true)
+		t.Logf("%s: confirm %s %s/s for %s: %s (%s per CPU-s, peak RSS %.0f MiB)",
+			s.Name, si(rate), s.Unit, e.duration, orOK(m.Verdict), si(m.perCPUSecond()), m.PeakRSS)
+		if m.Verdict == "" {
+			held = &m
+		}
+		return m.Verdict == "", m.Verdict, float64(m.Items) / e.duration.Seconds()
+	})
+	return rate, append(steps, confirm...), held
 }
 
 func orOK(why string) string {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -11,6 +12,8 @@ type step struct {
 	Rate   float64
 	OK     bool
 	Reason string // why it failed; "" when OK
+	// Confirm marks a full measurement window at a rate the search found.
+	Confirm bool
 }
 
 // searchRate finds the highest rate probe accepts: it doubles from start
@@ -101,4 +104,108 @@ func trim3(v float64) string {
 	default:
 		return fmt.Sprintf("%.2f", v)
 	}
+}
+
+// confirmStep is how much a confirmation lowers a rate that did not hold,
+// at least; a window whose collector accepted less than the rate offered
+// says more: the next try is just under what it did accept, down to
+// confirmFloor of the rate at once.
+const (
+	confirmStep  = 0.9
+	confirmFloor = 0.5
+)
+
+// confirmRate checks that rate holds for a whole measurement window
+// (probe runs one and says how many items per second it accepted),
+// lowering it until one does, at most tries times: a short search step
+// can pass at a rate the collector cannot keep up through a span-metrics
+// flush or a GC at a fuller heap. It returns 0 when none held.
+func confirmRate(rate float64, tries int, probe func(rate float64) (ok bool, why string, accepted float64)) (float64, []step) {
+	var steps []step
+	for range tries {
+		ok, why, accepted := probe(rate)
+		steps = append(steps, step{Rate: rate, OK: ok, Reason: why, Confirm: true})
+		if ok {
+			return rate, steps
+		}
+		next := rate * confirmStep
+		if accepted > 0 {
+			next = min(next, max(accepted*confirmStep, rate*confirmFloor))
+		}
+		rate = next
+	}
+	return 0, steps
+}
+
+// Comparison rates: both setups of a comparison run at one offered rate,
+// comfortably under what each sustained (commonShare of the lower), or at
+// the group's rate goal when both sustain it. Comparisons whose rates lie
+// within mergeTolerance of a lower one run at that lower rate, so a setup
+// compared twice (the gateway) is measured once per round, not twice.
+const (
+	commonShare    = 0.85
+	mergeTolerance = 1.15
+)
+
+// commonRates is the offered rate of each comparison (by index; 0 where a
+// side sustained nothing).
+func commonRates(comps []comparison, sustained map[string]float64, rateGoal float64) []float64 {
+	rates := make([]float64, len(comps))
+	for i, c := range comps {
+		a, b := sustained[c.A], sustained[c.B]
+		switch {
+		case a <= 0 || b <= 0:
+			rates[i] = 0
+		case rateGoal > 0 && a >= rateGoal && b >= rateGoal:
+			rates[i] = rateGoal
+		default:
+			rates[i] = commonShare * min(a, b)
+		}
+	}
+	// A goal rate stays the goal rate, which is what its goal is about;
+	// every other rate is below it (a pair at or above it runs at it).
+	sorted := slices.Compact(slices.Sorted(slices.Values(rates)))
+	bucket := map[float64]float64{}
+	lo := 0.0
+	for _, r := range sorted {
+		if r == 0 || r == rateGoal {
+			bucket[r] = r
+			continue
+		}
+		if lo == 0 || r > lo*mergeTolerance {
+			lo = r
+		}
+		bucket[r] = lo
+	}
+	for i, r := range rates {
+		rates[i] = bucket[r]
+	}
+	return rates
+}
+
+// pairRatio is the median, over the rounds in which both a and b ran
+// clean at rate, of a's items per CPU-second over b's in the same round,
+// and how many of the rounds at rate were clean on both sides. A round
+// that refused, lost or fell short on either side does not count: its
+// CPU per item holds retried and refused work.
+func pairRatio(a, b []sample, rate float64) (ratio float64, clean, rounds int) {
+	byRound := map[int]sample{}
+	for _, s := range b {
+		if s.Rate == rate {
+			byRound[s.Round] = s
+		}
+	}
+	var xs []float64
+	for _, sa := range a {
+		sb, ok := byRound[sa.Round]
+		if sa.Rate != rate || !ok {
+			continue
+		}
+		rounds++
+		if sa.Verdict == "" && sb.Verdict == "" {
+			clean++
+			xs = append(xs, sa.perCPUSecond()/sb.perCPUSecond())
+		}
+	}
+	return median(xs), clean, rounds
 }

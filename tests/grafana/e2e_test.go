@@ -56,6 +56,9 @@ func TestPanelsAgainstScenario(t *testing.T) {
 
 	pushLokiStream(t, gw.LokiPush)
 	ingestProfile(t, gw.PyroscopeIngest)
+	// The rejections panel has a series only once a receiver has turned a
+	// request away.
+	pushMalformedLoki(t, gw.LokiPush)
 	// The failed-items panel has a series only once an exporter has failed:
 	// make Tempo and Loki refuse (permanently, so there is no retry) one
 	// more request each.
@@ -67,12 +70,13 @@ func TestPanelsAgainstScenario(t *testing.T) {
 	// A panel's rate() needs two samples of a series: wait for the
 	// collector's second self-scrape after each new series appeared.
 	prom.WaitFor(t, 60*time.Second, harness.PromQL{
-		`sum(rate(otelcol_exporter_send_failed_spans_total{exporter="otlp_grpc/tempo"}[1m]))`:      harness.Series(1),
-		`sum(rate(otelcol_exporter_send_failed_log_records_total{exporter="otlp_http/loki"}[1m]))`: harness.Series(1),
-		`sum(rate(otelcol_receiver_accepted_log_records_total{receiver="lokipush"}[1m]))`:          harness.Series(1),
-		`sum(rate(otelcol_receiver_accepted_profile_samples_total{receiver="pyroscope"}[1m]))`:     harness.Series(1),
-		`sum(rate(otelcol_exporter_sent_profile_samples_total[1m]))`:                               harness.Series(1),
-		`sum(rate(redis_commands_processed_total[1m]))`:                                            harness.Series(1),
+		`sum(rate(otelcol_exporter_send_failed_spans_total{exporter="otlp_grpc/tempo"}[1m]))`:              harness.Series(1),
+		`sum(rate(otelcol_exporter_send_failed_log_records_total{exporter="otlp_http/loki"}[1m]))`:         harness.Series(1),
+		`sum(rate(otelcol_receiver_accepted_log_records_total{receiver="lokipush"}[1m]))`:                  harness.Series(1),
+		`sum(rate(otelcol_receiver_accepted_profile_samples_total{receiver="pyroscope"}[1m]))`:             harness.Series(1),
+		`sum(rate(otelcol_exporter_sent_profile_samples_total[1m]))`:                                       harness.Series(1),
+		`sum(rate(redis_commands_processed_total[1m]))`:                                                    harness.Series(1),
+		`sum(rate(otelcol_ingress_requests_rejected_total{receiver="lokipush",reason="bad_request"}[1m]))`: harness.Series(1),
 		`up{job="redis_exporter"}`: harness.Value(1),
 	})
 	gw.Tempo.SetFault(harness.Fault{})
@@ -330,6 +334,26 @@ func pushLokiStream(t *testing.T, base string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("Loki push answered %d, want 204", resp.StatusCode)
+	}
+}
+
+// pushMalformedLoki sends a Loki push whose JSON does not parse, which the
+// receiver must refuse with 400 (and the rejections extension count).
+func pushMalformedLoki(t *testing.T, base string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/loki/api/v1/push", strings.NewReader(`{"streams":[{"stream":`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(harness.TenantHeader, harness.ScenarioLogTenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a malformed Loki push answered %d, want 400", resp.StatusCode)
 	}
 }
 

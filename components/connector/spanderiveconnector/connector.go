@@ -41,6 +41,10 @@ type derive struct {
 	spans  *spanMetrics
 	graph  *serviceGraph
 	tokens *tokenUsage
+	// graphRes is reused for each ResourceSpans, attrs for each span
+	// (under mu).
+	graphRes graphResource
+	attrs    spanAttrs
 	// unloggedDrops spans dropped since lastDropLog.
 	unloggedDrops int64
 	lastDropLog   time.Time
@@ -57,9 +61,9 @@ func newConnector(set component.TelemetrySettings, cfg *Config, next consumer.Me
 	}
 	d := &derive{cfg: cfg, logger: set.Logger, telemetry: tb, next: next, now: time.Now, done: make(chan struct{})}
 	start := d.now()
-	d.spans = newSpanMetrics(cfg)
-	d.graph = newServiceGraph(cfg, start)
-	d.tokens = newTokenUsage(cfg)
+	d.spans = newSpanMetrics(cfg, &d.attrs)
+	d.graph = newServiceGraph(cfg, start, &d.attrs)
+	d.tokens = newTokenUsage(cfg, &d.attrs)
 	return d, nil
 }
 
@@ -210,17 +214,19 @@ func (d *derive) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		var resKey string
 		smRes := d.spans.resource(res, &resKey, now)
 		tokRes := d.tokens.resource(res, &resKey)
+		d.graph.resource(graphService, res, &d.graphRes)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				attrs := span.Attributes()
-				d.spans.add(smRes, spanService, span, attrs, res, now)
-				d.graph.add(graphService, span, attrs, res, now)
-				d.tokens.add(tokRes, attrs, now)
+				d.attrs.load(span.Attributes())
+				d.spans.add(smRes, spanService, span, &d.attrs, now)
+				d.graph.add(&d.graphRes, span, &d.attrs, res, now)
+				d.tokens.add(tokRes, &d.attrs, now)
 			}
 		}
+		d.graph.releaseResource(&d.graphRes)
 	}
 	tokens := d.tokens.endBatch(now)
 	d.reportGraph(ctx, now, false)

@@ -33,8 +33,11 @@ func newTestConnector(t *testing.T, cfg *Config, next consumer.Metrics) *derive 
 	return d
 }
 
-func rootServer(tid byte) spanSpec {
-	return spanSpec{service: "api", tid: tid, sid: tid, kind: ptrace.SpanKindServer}
+// orphanServer is a SERVER span whose CLIENT parent never arrives: its
+// edge waits in the store for the whole TTL. (A root SERVER span's edge
+// never waits: it is counted at once.)
+func orphanServer(tid byte) spanSpec {
+	return spanSpec{service: "api", tid: tid, sid: tid, parent: 200, kind: ptrace.SpanKindServer}
 }
 
 // A span that finds the store full is counted in
@@ -69,7 +72,7 @@ func TestStoreFullCountsAndLogsDrops(t *testing.T) {
 		spanSpec{service: "api", tid: 100, sid: 7, kind: ptrace.SpanKindClient},
 		spanSpec{service: "llm", tid: 100, sid: 8, parent: 7, kind: ptrace.SpanKindServer},
 	)))
-	require.NoError(t, d.ConsumeTraces(ctx, traces(rootServer(1), rootServer(2), rootServer(3), rootServer(4), rootServer(5))))
+	require.NoError(t, d.ConsumeTraces(ctx, traces(orphanServer(1), orphanServer(2), orphanServer(3), orphanServer(4), orphanServer(5))))
 	dropped(3)
 	lines := dropLines()
 	require.Len(t, lines, 1)
@@ -80,13 +83,13 @@ func TestStoreFullCountsAndLogsDrops(t *testing.T) {
 
 	// Within the minute: counted, not logged.
 	now = now.Add(30 * time.Second)
-	require.NoError(t, d.ConsumeTraces(ctx, traces(rootServer(6), rootServer(7))))
+	require.NoError(t, d.ConsumeTraces(ctx, traces(orphanServer(6), orphanServer(7))))
 	dropped(5)
 	assert.Len(t, dropLines(), 1)
 
 	// A minute after the first line, the next drop logs all since then.
 	now = now.Add(31 * time.Second)
-	require.NoError(t, d.ConsumeTraces(ctx, traces(rootServer(8))))
+	require.NoError(t, d.ConsumeTraces(ctx, traces(orphanServer(8))))
 	dropped(6)
 	lines = dropLines()
 	require.Len(t, lines, 2)
@@ -110,9 +113,9 @@ func TestShutdownLogsPendingDrops(t *testing.T) {
 	require.NoError(t, err)
 	now := t0
 	d.now = func() time.Time { return now }
-	require.NoError(t, d.ConsumeTraces(context.Background(), traces(rootServer(1), rootServer(2))))
+	require.NoError(t, d.ConsumeTraces(context.Background(), traces(orphanServer(1), orphanServer(2))))
 	now = now.Add(time.Second)
-	require.NoError(t, d.ConsumeTraces(context.Background(), traces(rootServer(3), rootServer(4))))
+	require.NoError(t, d.ConsumeTraces(context.Background(), traces(orphanServer(3), orphanServer(4))))
 	require.NoError(t, d.Shutdown(context.Background()))
 	lines := logs.FilterMessageSnippet("Service graph store full").AllUntimed()
 	require.Len(t, lines, 2)
@@ -121,14 +124,15 @@ func TestShutdownLogsPendingDrops(t *testing.T) {
 
 // waitingEdgeBytes is the heap one waiting edge holds, measured with
 // gateway-shaped spans decoded from protobuf as the receiver does (so
-// each kept attribute string is its own allocation): half root SERVER
-// spans (user edges), half CLIENT spans to an AI provider. The README's
+// each kept attribute string is its own allocation): half SERVER spans
+// whose CLIENT parent has not arrived, half CLIENT spans to an AI provider. The README's
 // worst-case memory for service_graph.store.max_items is this times the
 // setting.
 func waitingEdgeBytes(t *testing.T, n int) float64 {
 	cfg := testConfig()
 	cfg.ServiceGraph.Store.MaxItems = n
-	g := newServiceGraph(cfg, t0)
+	var attrs spanAttrs
+	g := newServiceGraph(cfg, t0, &attrs)
 	// Batches of 400 spans, as the loadgen and the batch processor send.
 	const batch = 400
 	var before, after runtime.MemStats
@@ -145,10 +149,10 @@ func waitingEdgeBytes(t *testing.T, n int) float64 {
 			binary.BigEndian.PutUint64(tid[:], uint64(i/2+1))
 			sp.SetTraceID(tid)
 			sp.SetSpanID(pcommon.SpanID{byte(i%2 + 1), 1})
+			sp.SetParentSpanID(pcommon.SpanID{1, 1})
 			if i%2 == 0 {
 				sp.SetKind(ptrace.SpanKindServer)
 			} else {
-				sp.SetParentSpanID(pcommon.SpanID{1, 1})
 				sp.SetKind(ptrace.SpanKindClient)
 				sp.Attributes().PutStr("gen_ai.system", "openai")
 			}
@@ -162,15 +166,19 @@ func waitingEdgeBytes(t *testing.T, n int) float64 {
 		require.NoError(t, err)
 		rs = td.ResourceSpans().At(0)
 		service := rs.Resource().Attributes().AsRaw()["service.name"].(string)
+		var r graphResource
+		g.resource(service, rs.Resource().Attributes(), &r)
 		spans = rs.ScopeSpans().At(0).Spans()
 		for i := 0; i < spans.Len(); i++ {
 			sp := spans.At(i)
-			g.add(service, sp, sp.Attributes(), rs.Resource().Attributes(), t0)
+			attrs.load(sp.Attributes())
+			g.add(&r, sp, &attrs, rs.Resource().Attributes(), t0)
 		}
+		g.releaseResource(&r)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	require.Len(t, g.pending, n, "every edge is waiting (nothing pairs, nothing dropped)")
+	require.Equal(t, n, g.waiting(), "every edge is waiting (nothing pairs, nothing dropped)")
 	runtime.KeepAlive(g)
 	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 }
@@ -181,6 +189,6 @@ func TestWaitingEdgeMemory(t *testing.T) {
 	}
 	per := waitingEdgeBytes(t, 100_000)
 	t.Logf("%.0f bytes per waiting edge; 250000 items: %.0f MiB", per, per*250_000/(1<<20))
-	// README and gateway.yaml state ~360 B (170 MiB for the 500000 default).
-	assert.Less(t, per, 420.0, "the stated worst case for max_items no longer holds")
+	// README and gateway.yaml state ~125 B (60 MiB for the 500000 default).
+	assert.Less(t, per, 150.0, "the stated worst case for max_items no longer holds")
 }

@@ -28,6 +28,8 @@ type spanMetrics struct {
 	bounds    []float64
 	resources map[string]*smResource
 	keyBuf    []byte
+	// dimSlot[i]: dimension i in spanAttrs.
+	dimSlot []int
 }
 
 type smResource struct {
@@ -61,12 +63,17 @@ type exemplar struct {
 	value   float64
 }
 
-func newSpanMetrics(cfg *Config) *spanMetrics {
+func newSpanMetrics(cfg *Config, attrs *spanAttrs) *spanMetrics {
 	bounds := make([]float64, len(cfg.SpanMetrics.Buckets))
 	for i, b := range cfg.SpanMetrics.Buckets {
 		bounds[i] = b.Seconds()
 	}
+	var slots []int
+	for _, d := range cfg.SpanMetrics.Dimensions {
+		slots = append(slots, attrs.slot(d.Name))
+	}
 	return &spanMetrics{
+		dimSlot:   slots,
 		cfg:       &cfg.SpanMetrics,
 		instance:  cfg.InstanceID,
 		bounds:    bounds,
@@ -110,7 +117,7 @@ func (m *spanMetrics) evictOldest() {
 	delete(m.resources, oldestKey)
 }
 
-func (m *spanMetrics) add(r *smResource, service string, span ptrace.Span, attrs, res pcommon.Map, now time.Time) {
+func (m *spanMetrics) add(r *smResource, service string, span ptrace.Span, attrs *spanAttrs, now time.Time) {
 	kind := spanKindStr(span.Kind())
 	status := statusCodeStr(span.Status().Code())
 	b := append(m.keyBuf[:0], service...)
@@ -121,7 +128,7 @@ func (m *spanMetrics) add(r *smResource, service string, span ptrace.Span, attrs
 	b = append(b, 0)
 	b = append(b, status...)
 	for i, d := range m.cfg.Dimensions {
-		v, ok := r.dimensionValue(i, d, attrs)
+		v, ok := r.dimensionValue(i, m.dimSlot[i], attrs)
 		if !ok {
 			continue
 		}
@@ -156,7 +163,7 @@ func (m *spanMetrics) add(r *smResource, service string, span ptrace.Span, attrs
 			a.PutStr("status.code", status)
 			a.PutStr(instanceKey, m.instance)
 			for i, d := range m.cfg.Dimensions {
-				if v, ok := r.dimensionValue(i, d, attrs); ok {
+				if v, ok := r.dimensionValue(i, m.dimSlot[i], attrs); ok {
 					v.CopyTo(a.PutEmpty(d.Name))
 				}
 			}
@@ -185,8 +192,8 @@ func (m *spanMetrics) newSeries(now time.Time) *smSeries {
 	}
 }
 
-func (r *smResource) dimensionValue(i int, d Dimension, attrs pcommon.Map) (pcommon.Value, bool) {
-	if v, ok := attrs.Get(d.Name); ok {
+func (r *smResource) dimensionValue(i, slot int, attrs *spanAttrs) (pcommon.Value, bool) {
+	if v, ok := attrs.get(slot); ok {
 		return v, true
 	}
 	return r.dims[i], r.hasDim[i]

@@ -32,6 +32,9 @@ type tokenUsage struct {
 	touched   []*tokSeries
 	keyBuf    []byte
 	lastSweep time.Time
+	// Slots in spanAttrs: the two counts and each label attribute.
+	inSlot, outSlot int
+	labelSlot       []int
 }
 
 type tokResource struct {
@@ -49,8 +52,13 @@ type tokSeries struct {
 	touched  bool
 }
 
-func newTokenUsage(cfg *Config) *tokenUsage {
-	return &tokenUsage{cfg: &cfg.Tokens, instance: cfg.InstanceID, resources: map[string]*tokResource{}}
+func newTokenUsage(cfg *Config, attrs *spanAttrs) *tokenUsage {
+	t := &tokenUsage{cfg: &cfg.Tokens, instance: cfg.InstanceID, resources: map[string]*tokResource{},
+		inSlot: attrs.slot(cfg.Tokens.InputAttribute), outSlot: attrs.slot(cfg.Tokens.OutputAttribute)}
+	for _, a := range cfg.Tokens.Attributes {
+		t.labelSlot = append(t.labelSlot, attrs.slot(a.Key))
+	}
+	return t
 }
 
 func (t *tokenUsage) beginBatch() { t.touched = t.touched[:0] }
@@ -83,16 +91,16 @@ func (l *lazyTokResource) get() *tokResource {
 	return r
 }
 
-func (t *tokenUsage) add(l *lazyTokResource, attrs pcommon.Map, now time.Time) {
-	if v, ok := attrs.Get(t.cfg.InputAttribute); ok {
+func (t *tokenUsage) add(l *lazyTokResource, attrs *spanAttrs, now time.Time) {
+	if v, ok := attrs.get(t.inSlot); ok {
 		t.count(l, attrs, false, v, now)
 	}
-	if v, ok := attrs.Get(t.cfg.OutputAttribute); ok {
+	if v, ok := attrs.get(t.outSlot); ok {
 		t.count(l, attrs, true, v, now)
 	}
 }
 
-func (t *tokenUsage) count(l *lazyTokResource, attrs pcommon.Map, output bool, v pcommon.Value, now time.Time) {
+func (t *tokenUsage) count(l *lazyTokResource, attrs *spanAttrs, output bool, v pcommon.Value, now time.Time) {
 	n, ok := tokenCount(v)
 	if !ok {
 		return
@@ -103,9 +111,9 @@ func (t *tokenUsage) count(l *lazyTokResource, attrs pcommon.Map, output bool, v
 	} else {
 		b = append(b, 'i')
 	}
-	for _, a := range t.cfg.Attributes {
+	for i, a := range t.cfg.Attributes {
 		b = append(b, 0)
-		if v, ok := attrs.Get(a.Key); ok {
+		if v, ok := attrs.get(t.labelSlot[i]); ok {
 			b = appendValue(b, v)
 		} else {
 			b = append(b, a.DefaultValue...)
@@ -121,8 +129,8 @@ func (t *tokenUsage) count(l *lazyTokResource, attrs pcommon.Map, output bool, v
 	}
 	if !ok {
 		s = &tokSeries{res: r, output: output, attrs: pcommon.NewMap(), start: pcommon.NewTimestampFromTime(now)}
-		for _, a := range t.cfg.Attributes {
-			if v, ok := attrs.Get(a.Key); ok {
+		for i, a := range t.cfg.Attributes {
+			if v, ok := attrs.get(t.labelSlot[i]); ok {
 				v.CopyTo(s.attrs.PutEmpty(a.Key))
 			} else {
 				s.attrs.PutStr(a.Key, a.DefaultValue)

@@ -5,6 +5,7 @@ package scrubprocessor // import "github.com/gatewayz/otelcol-gatewayz/component
 
 import (
 	"context"
+	"math/bits"
 	"regexp"
 	"strings"
 	"sync"
@@ -43,7 +44,11 @@ type valuePattern struct {
 type scrubber struct {
 	values      []valuePattern
 	keyPatterns []*regexp.Regexp
-	capture     bool
+	// valueFilter and keyFilter find, in one scan of a string, the
+	// patterns that can match it (prefix.go); nil with more than 64
+	// patterns, which are then each searched for their literal prefix.
+	valueFilter, keyFilter *prefilter
+	capture                bool
 	// Attribute keys repeat in every batch: whether one is a blocked key
 	// is remembered, up to maxKeyCache keys, in a map that is replaced, not
 	// changed, so reading it needs no lock.
@@ -76,6 +81,8 @@ func newScrubber(cfg *Config) (*scrubber, error) {
 		}
 		s.keyPatterns = append(s.keyPatterns, re)
 	}
+	s.valueFilter = newPrefilter(cfg.BlockedValues)
+	s.keyFilter = newPrefilter(cfg.BlockedKeyPatterns)
 	s.emptyMasked, s.emptyChanged = s.maskValues("")
 	return s, nil
 }
@@ -219,7 +226,27 @@ func (s *scrubber) body(v pcommon.Value) {
 	}
 }
 
+// maskValues applies the patterns in order, each to what the ones before
+// left. Patterns the prefilter rules out are not run; after a replacement
+// the rest are looked for again in the new string.
 func (s *scrubber) maskValues(str string) (string, bool) {
+	if s.valueFilter == nil {
+		return s.maskValuesEach(str)
+	}
+	changed := false
+	for cand := s.valueFilter.candidates(str); cand != 0; {
+		j := bits.TrailingZeros64(cand)
+		cand &= cand - 1
+		if re := s.values[j].re; re.MatchString(str) {
+			str = re.ReplaceAllLiteralString(str, mask)
+			changed = true
+			cand = s.valueFilter.candidates(str) &^ (uint64(2)<<j - 1)
+		}
+	}
+	return str, changed
+}
+
+func (s *scrubber) maskValuesEach(str string) (string, bool) {
 	changed := false
 	for _, p := range s.values {
 		if p.literal != "" && !strings.Contains(str, p.literal) {
@@ -234,7 +261,7 @@ func (s *scrubber) maskValues(str string) (string, bool) {
 }
 
 func (s *scrubber) blockedKey(k string) bool {
-	if len(s.keyPatterns) == 0 {
+	if len(s.keyPatterns) == 0 || s.keyFilter != nil && s.keyFilter.candidates(k) == 0 {
 		return false
 	}
 	if v, ok := (*s.keyCache.Load())[k]; ok {

@@ -5,10 +5,12 @@ package lokipushreceiver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
 // benchRequest spreads lines over 4 streams with Promtail-like labels;
@@ -67,13 +71,28 @@ func benchJSON(b testing.TB, req *push.PushRequest) []byte {
 	return body
 }
 
+// perLine reports ns/line and allocs/line: the figures to hold against an
+// OTLP export of the same lines (BenchmarkOTLPLogsCounterpart).
+func perLine(b *testing.B, lines int, run func()) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(lines * b.N)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/line")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/line")
+}
+
 func runPushBenchmark(b *testing.B, body []byte, contentType string, lines int) {
 	sink := new(consumertest.LogsSink)
 	_, h := newTestHandler(b, sink, nil)
-	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	perLine(b, lines, func() {
 		req := httptest.NewRequest(http.MethodPost, pushPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
@@ -82,8 +101,7 @@ func runPushBenchmark(b *testing.B, body []byte, contentType string, lines int) 
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 		}
 		sink.Reset()
-	}
-	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+	})
 }
 
 func BenchmarkPushJSON(b *testing.B) {
@@ -102,4 +120,69 @@ func BenchmarkPushProtobuf(b *testing.B) {
 			runPushBenchmark(b, body, "application/x-protobuf", lines)
 		})
 	}
+}
+
+// BenchmarkOTLPLogsCounterpart is what the OTLP receiver does with the
+// same lines (the records this receiver makes of benchRequest, as an OTLP
+// export request): unmarshal into plog and hand it on. Compare its ns/line
+// and allocs/line with BenchmarkPushProtobuf's and BenchmarkPushJSON's.
+func BenchmarkOTLPLogsCounterpart(b *testing.B) {
+	for _, lines := range []int{100, 1000} {
+		streams, err := decodeProtobuf(mustMarshal(b, benchRequest(lines)))
+		require.NoError(b, err)
+		m := mapper{serviceNameLabels: defaultServiceNameLabels}
+		body, err := plogotlp.NewExportRequestFromLogs(m.toLogs(streams, 1)).MarshalProto()
+		require.NoError(b, err)
+		b.Run(fmt.Sprintf("lines=%d", lines), func(b *testing.B) {
+			sink := new(consumertest.LogsSink)
+			b.SetBytes(int64(len(body)))
+			perLine(b, lines, func() {
+				req := plogotlp.NewExportRequest()
+				if err := req.UnmarshalProto(body); err != nil {
+					b.Fatal(err)
+				}
+				if err := sink.ConsumeLogs(context.Background(), req.Logs()); err != nil {
+					b.Fatal(err)
+				}
+				sink.Reset()
+			})
+		})
+	}
+}
+
+// BenchmarkDecodeProtobuf compares the protobuf decoder with the one on the
+// generated push types it replaced (snappy excluded).
+func BenchmarkDecodeProtobuf(b *testing.B) {
+	const lines = 1000
+	raw := mustMarshal(b, benchRequest(lines))
+	for name, decode := range map[string]func([]byte) ([]stream, error){"wire": decodeProtobuf, "generated": refDecodeProtobuf} {
+		b.Run(name, func(b *testing.B) {
+			perLine(b, lines, func() {
+				if _, err := decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkTraceContextFromLine compares the one-pass scan of a JSON line
+// with json.Valid followed by a second scan, which it replaced.
+func BenchmarkTraceContextFromLine(b *testing.B) {
+	line := `{"level":"info","msg":"chat completion served","provider":"openai","model":"gpt-4o","route":"/v1/chat/completions","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`
+	for name, lift := range map[string]func(string, bool, bool) (pcommon.TraceID, pcommon.SpanID, bool, bool){"onepass": traceContextFromLine, "jsonvalid": refTraceContextFromLine} {
+		b.Run(name, func(b *testing.B) {
+			perLine(b, 1, func() {
+				if _, _, tok, sok := lift(line, true, true); !tok || !sok {
+					b.Fatal("not lifted")
+				}
+			})
+		})
+	}
+}
+
+func mustMarshal(tb testing.TB, req *push.PushRequest) []byte {
+	b, err := req.Marshal()
+	require.NoError(tb, err)
+	return b
 }

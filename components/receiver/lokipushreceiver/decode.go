@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
-	"github.com/grafana/loki/pkg/push"
 
 	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
@@ -218,53 +217,6 @@ func snappyDecode(dst, body []byte, maxSize int64) ([]byte, error) {
 	out, err := snappy.Decode(dst[:n], body)
 	if err != nil {
 		return nil, ingress.BadRequest("invalid snappy-compressed body: %v", err)
-	}
-	return out, nil
-}
-
-// decodeProtobuf decodes an uncompressed protobuf push.PushRequest.
-func decodeProtobuf(b []byte) ([]stream, error) {
-	var req push.PushRequest
-	if err := req.Unmarshal(b); err != nil {
-		return nil, ingress.BadRequest("invalid protobuf push request: %v", err)
-	}
-	out := make([]stream, 0, len(req.Streams))
-	for si := range req.Streams {
-		ps := &req.Streams[si]
-		ls, err := parseLabels(ps.Labels)
-		if err != nil {
-			return nil, ingress.BadRequest("stream %d: invalid labels %q: %v", si, truncate(ps.Labels), err)
-		}
-		if len(ls) == 0 {
-			return nil, ingress.BadRequest("stream %d: at least one label pair is required per stream", si)
-		}
-		s := stream{labels: ls, entries: make([]entry, len(ps.Entries))}
-		for ei := range ps.Entries {
-			pe := &ps.Entries[ei]
-			if pe.Timestamp.IsZero() {
-				return nil, ingress.BadRequest("stream %d, entry %d: missing timestamp", si, ei)
-			}
-			if pe.Timestamp.Before(time.Unix(0, 0)) || pe.Timestamp.After(maxTime) {
-				return nil, ingress.BadRequest("stream %d, entry %d: timestamp %s is out of range", si, ei, pe.Timestamp.UTC().Format(time.RFC3339Nano))
-			}
-			e := &s.entries[ei]
-			e.ts = pe.Timestamp.UnixNano()
-			e.line = pe.Line
-			if len(pe.StructuredMetadata) > 0 {
-				e.metadata = make([]label, 0, len(pe.StructuredMetadata))
-				for _, l := range pe.StructuredMetadata {
-					if l.Name == "" {
-						return nil, ingress.BadRequest("stream %d, entry %d: structured metadata: empty label name", si, ei)
-					}
-					if l.Value == "" {
-						continue
-					}
-					e.metadata = append(e.metadata, label{name: l.Name, value: l.Value})
-				}
-				sortLabels(e.metadata)
-			}
-		}
-		out = append(out, s)
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,13 @@ func FuzzDecodeProtobuf(f *testing.F) {
 		{Streams: []push.Stream{{Labels: `{job="a"}`}}},
 		{Streams: []push.Stream{{Labels: `{"a.b"="c", d="\u00e9"}`, Entries: []push.Entry{{Timestamp: time.Unix(0, 1), Line: "x", StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: "v"}}}}}}},
 		{Streams: []push.Stream{{Labels: `{}`, Entries: []push.Entry{{Timestamp: time.Unix(-1, 0)}}}}},
+		{Format: "f", Streams: []push.Stream{
+			{Labels: `{a="b"}`, Hash: 7, Entries: []push.Entry{
+				{Timestamp: time.Unix(1, 2), Line: "l", Parsed: push.LabelsAdapter{{Name: "p", Value: "q"}}, StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: ""}, {Name: "b", Value: "2"}, {Name: "a", Value: "1"}}},
+				{Line: "no timestamp"},
+			}},
+			{Labels: `{a="c"}`, Entries: []push.Entry{{Timestamp: time.Unix(0, 0), StructuredMetadata: push.LabelsAdapter{{Value: "v"}}}}},
+		}},
 	}
 	for _, s := range seeds {
 		b, err := s.Marshal()
@@ -128,8 +136,15 @@ func FuzzDecodeProtobuf(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "clients", "promtail_push.pb.snappy")); err == nil {
 		f.Add(b)
 	}
+	// Hand-made wire bytes: a repeated labels field (the last one wins), an
+	// unknown varint, fixed64 and group field, and a Timestamp with an
+	// unknown field and nanos out of range.
+	f.Add([]byte("\x0a\x21\x0a\x07{a=\"b\"}\x0a\x07{a=\"c\"}\x28\x01\x31\x01\x02\x03\x04\x05\x06\x07\x08\x3b\x08\x01\x3c"))
+	f.Add([]byte("\x0a\x13\x0a\x07{a=\"b\"}\x12\x08\x0a\x06\x08\x01\x18\x05\x10\x7f"))
+	f.Add([]byte("\x0a\x15\x0a\x07{a=\"b\"}\x12\x0a\x0a\x08\x08\x01\x10\x80\x94\xeb\xdc\x03"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Raw protobuf.
+		requireSameAsGenerated(t, data)
 		streams, err := decodeProtobuf(data)
 		if err != nil {
 			requireBadRequest(t, streams, err)
@@ -142,6 +157,7 @@ func FuzzDecodeProtobuf(f *testing.F) {
 			requireBadRequest(t, nil, err)
 			return
 		}
+		requireSameAsGenerated(t, decoded)
 		streams, err = decodeProtobuf(decoded)
 		if err != nil {
 			requireBadRequest(t, streams, err)
@@ -149,4 +165,87 @@ func FuzzDecodeProtobuf(f *testing.F) {
 		}
 		checkDecoded(t, streams)
 	})
+}
+
+// requireSameAsGenerated checks decodeProtobuf against the decoder on the
+// generated push types: the same bodies accepted, the same streams, and the
+// same message for every error that is not a wire-format one.
+func requireSameAsGenerated(t *testing.T, data []byte) {
+	want, wantErr := refDecodeProtobuf(data)
+	got, err := decodeProtobuf(data)
+	require.Equal(t, wantErr == nil, err == nil, "generated: %v; ours: %v", wantErr, err)
+	if wantErr != nil {
+		requireBadRequest(t, got, err)
+		if msg := wantErr.(*ingress.Error).Msg; !strings.HasPrefix(msg, "invalid protobuf push request") {
+			require.Equal(t, msg, err.(*ingress.Error).Msg)
+		}
+		return
+	}
+	require.Equal(t, normStreams(want), normStreams(got))
+}
+
+// normStreams makes empty slices nil: the two decoders differ only there.
+func normStreams(ss []stream) []stream {
+	out := make([]stream, len(ss))
+	for i, s := range ss {
+		out[i].labels = s.labels
+		if len(out[i].labels) == 0 {
+			out[i].labels = nil
+		}
+		for _, e := range s.entries {
+			if len(e.metadata) == 0 {
+				e.metadata = nil
+			}
+			out[i].entries = append(out[i].entries, e)
+		}
+	}
+	return out
+}
+
+// refDecodeProtobuf is the decoder on the generated push types that
+// decodeProtobuf replaced, kept as the reference it must agree with.
+func refDecodeProtobuf(b []byte) ([]stream, error) {
+	var req push.PushRequest
+	if err := req.Unmarshal(b); err != nil {
+		return nil, ingress.BadRequest("invalid protobuf push request: %v", err)
+	}
+	out := make([]stream, 0, len(req.Streams))
+	for si := range req.Streams {
+		ps := &req.Streams[si]
+		ls, err := parseLabels(ps.Labels)
+		if err != nil {
+			return nil, ingress.BadRequest("stream %d: invalid labels %q: %v", si, truncate(ps.Labels), err)
+		}
+		if len(ls) == 0 {
+			return nil, ingress.BadRequest("stream %d: at least one label pair is required per stream", si)
+		}
+		s := stream{labels: ls, entries: make([]entry, len(ps.Entries))}
+		for ei := range ps.Entries {
+			pe := &ps.Entries[ei]
+			if pe.Timestamp.IsZero() {
+				return nil, ingress.BadRequest("stream %d, entry %d: missing timestamp", si, ei)
+			}
+			if pe.Timestamp.Before(time.Unix(0, 0)) || pe.Timestamp.After(maxTime) {
+				return nil, ingress.BadRequest("stream %d, entry %d: timestamp %s is out of range", si, ei, pe.Timestamp.UTC().Format(time.RFC3339Nano))
+			}
+			e := &s.entries[ei]
+			e.ts = pe.Timestamp.UnixNano()
+			e.line = pe.Line
+			if len(pe.StructuredMetadata) > 0 {
+				e.metadata = make([]label, 0, len(pe.StructuredMetadata))
+				for _, l := range pe.StructuredMetadata {
+					if l.Name == "" {
+						return nil, ingress.BadRequest("stream %d, entry %d: structured metadata: empty label name", si, ei)
+					}
+					if l.Value == "" {
+						continue
+					}
+					e.metadata = append(e.metadata, label{name: l.Name, value: l.Value})
+				}
+				sortLabels(e.metadata)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

@@ -5,9 +5,7 @@ package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/compone
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"strings"
-	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -246,6 +244,7 @@ func parseSpanID(s string) (pcommon.SpanID, bool) {
 // Lines that are not valid JSON, non-string values and ids that are not
 // valid hex of the right length are left alone.
 func traceContextFromLine(line string, wantTrace, wantSpan bool) (tid pcommon.TraceID, sid pcommon.SpanID, tok, sok bool) {
+	// Cheap pre-checks before validating the whole line.
 	i := 0
 	for i < len(line) && isJSONSpace(line[i]) {
 		i++
@@ -253,45 +252,41 @@ func traceContextFromLine(line string, wantTrace, wantSpan bool) (tid pcommon.Tr
 	if i == len(line) || line[i] != '{' {
 		return tid, sid, false, false
 	}
-	// Cheap pre-check before validating the whole line.
 	if !strings.Contains(line, `"trace`) && !strings.Contains(line, `"span`) {
 		return tid, sid, false, false
 	}
-	// json.Valid only reads its argument: view the string's bytes without
-	// copying.
-	if !json.Valid(unsafe.Slice(unsafe.StringData(line), len(line))) {
+	var f lineTraceFields
+	if !scanLineTraceFields(line, &f) {
 		return tid, sid, false, false
 	}
-	var traceSnake, traceCamel, spanSnake, spanCamel string
-	scanTopLevelStrings(line[i:], func(key, rawVal string) {
-		switch key {
-		case "trace_id":
-			traceSnake = rawVal
-		case "traceId", "traceID":
-			traceCamel = rawVal
-		case "span_id":
-			spanSnake = rawVal
-		case "spanId", "spanID":
-			spanCamel = rawVal
-		}
-	})
 	if wantTrace {
-		for _, raw := range []string{traceSnake, traceCamel} {
+		for _, raw := range []string{f.traceSnake, f.traceCamel} {
 			if raw != "" {
-				if tid, tok = parseTraceID(unquoteJSONString(raw)); tok {
+				if tid, tok = parseTraceID(rawJSONStringContent(raw)); tok {
 					break
 				}
 			}
 		}
 	}
 	if wantSpan {
-		for _, raw := range []string{spanSnake, spanCamel} {
+		for _, raw := range []string{f.spanSnake, f.spanCamel} {
 			if raw != "" {
-				if sid, sok = parseSpanID(unquoteJSONString(raw)); sok {
+				if sid, sok = parseSpanID(rawJSONStringContent(raw)); sok {
 					break
 				}
 			}
 		}
 	}
 	return tid, sid, tok, sok
+}
+
+// rawJSONStringContent is the content of the string literal raw. Without
+// escapes that is raw minus its quotes, shared rather than copied: an id
+// parses from it as from the unquoted copy (bytes that are not valid UTF-8
+// fail the hex check either way).
+func rawJSONStringContent(raw string) string {
+	if strings.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1]
+	}
+	return unquoteJSONString(raw)
 }

@@ -51,6 +51,10 @@ type ingestParams struct {
 	format          string // formatPprof or formatFolded
 }
 
+// errClientGone: the client left while its upload waited for a decode
+// slot; there is no one to answer.
+var errClientGone = errors.New("client gone before its upload was decoded")
+
 type decoded struct {
 	profiles pprofile.Profiles
 	format   string
@@ -64,7 +68,10 @@ func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, error) {
 		return nil, err
 	}
 	limit := r.cfg.maxBodySize()
-	body, err := readBody(req.Body, limit)
+	bodyBuf, rawBuf := getBuf(), getBuf()
+	defer putBuf(bodyBuf)
+	defer putBuf(rawBuf)
+	body, err := readBody(bodyBuf, req.Body, req.ContentLength, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +84,18 @@ func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, error) {
 		}
 	}
 
+	select {
+	case r.decodeSlots <- struct{}{}:
+		defer func() { <-r.decodeSlots }()
+	case <-req.Context().Done():
+		return nil, errClientGone
+	}
+
+	res := resourceInfo{Key: params.key, SpyName: params.spyName}
 	var p *profile.Profile
 	switch params.format {
 	case formatFolded:
-		data, gzErr := maybeGunzip(parts[partProfile], limit, "folded profile")
+		data, gzErr := gunzipInto(rawBuf, parts[partProfile], limit, "folded profile")
 		if gzErr != nil {
 			return nil, gzErr
 		}
@@ -90,13 +105,19 @@ func (r *pyroscopeReceiver) decodeRequest(req *http.Request) (*decoded, error) {
 			return nil, err
 		}
 	default:
+		if prev, ok := parts[partPrevProfile]; !ok || len(prev) == 0 {
+			pd, err := translatePprofData(rawBuf, parts[partProfile], limit, res, r.scope, params.fromNanos, params.untilNanos-params.fromNanos)
+			if err != nil {
+				return nil, err
+			}
+			return &decoded{profiles: pd, format: params.format}, nil
+		}
 		p, err = decodePprofParts(parts, limit)
 		if err != nil {
 			return nil, err
 		}
 	}
 
-	res := resourceInfo{Key: params.key, SpyName: params.spyName}
 	pd := translatePprof(p, res, r.scope, params.fromNanos, params.untilNanos-params.fromNanos)
 	return &decoded{profiles: pd, format: params.format}, nil
 }
@@ -203,12 +224,21 @@ func parseTimestamp(s string) (int64, error) {
 	}
 }
 
-// readBody reads at most limit bytes; more is a 413.
-func readBody(body io.Reader, limit int64) ([]byte, error) {
+// maxPreGrow bounds the buffer a request's Content-Length reserves before
+// its body arrives.
+const maxPreGrow = 1 << 20
+
+// readBody reads at most limit bytes into buf; more is a 413. size is
+// the request's Content-Length (-1: unknown).
+func readBody(buf *bytes.Buffer, body io.Reader, size, limit int64) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if size > 0 {
+		// A claimed length is not trusted beyond maxPreGrow.
+		buf.Grow(int(min(size, limit, maxPreGrow)) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -216,6 +246,7 @@ func readBody(body io.Reader, limit int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot read request body: %w", err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, tooLarge("request body", limit)
 	}

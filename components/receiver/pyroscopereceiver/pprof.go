@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/pprofile"
 
 	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
@@ -30,10 +31,40 @@ func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 // CPU of compress/gzip's on profiles), reset for each body.
 var gzipReaders sync.Pool
 
+// bufs are the request bodies and decompressed profiles of finished
+// uploads: a steady stream of similar uploads reuses the same few
+// buffers, already grown to their size. Nothing decoded from a buffer
+// points into it (profile.Parse and the fast path copy their strings), so
+// it is returned once the upload is translated.
+var bufs sync.Pool
+
+// maxPooledBuf keeps a rare huge upload's buffer out of the pool.
+const maxPooledBuf = 4 << 20
+
+func getBuf() *bytes.Buffer {
+	if b, ok := bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func putBuf(b *bytes.Buffer) {
+	if b == nil || b.Cap() > maxPooledBuf {
+		return
+	}
+	b.Reset()
+	bufs.Put(b)
+}
+
 // maybeGunzip decompresses b when it starts with the gzip magic bytes,
 // refusing output larger than limit. Nested gzip is refused because
 // profile.Parse would decompress it again without a limit.
 func maybeGunzip(b []byte, limit int64, what string) ([]byte, error) {
+	return gunzipInto(nil, b, limit, what)
+}
+
+// gunzipInto is maybeGunzip writing into buf (nil: a new buffer).
+func gunzipInto(buf *bytes.Buffer, b []byte, limit int64, what string) ([]byte, error) {
 	if !isGzip(b) {
 		return b, nil
 	}
@@ -48,8 +79,10 @@ func maybeGunzip(b []byte, limit int64, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: invalid gzip data: %w", what, err)
 	}
 	defer gzipReaders.Put(zr)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	// Profiles typically compress 3-5x: size the buffer once.
-	var buf bytes.Buffer
 	buf.Grow(int(min(int64(len(b))*4, limit) + bytes.MinRead))
 	if _, err = buf.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
 		return nil, fmt.Errorf("%s: invalid gzip data: %w", what, err)
@@ -64,6 +97,17 @@ func maybeGunzip(b []byte, limit int64, what string) ([]byte, error) {
 	return out, nil
 }
 
+// safeFastTranslatePprof leaves the profile to profile.Parse should the
+// fast path ever panic on an input the fuzz tests did not find.
+func safeFastTranslatePprof(raw []byte, res resourceInfo, scope scopeInfo, startNanos, durationNanos int64) (pd pprofile.Profiles, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pd, err = pprofile.Profiles{}, errFallback
+		}
+	}()
+	return fastTranslatePprof(raw, res, scope, startNanos, durationNanos)
+}
+
 // parsePprof decompresses (bounded by limit) and parses a pprof profile.
 func parsePprof(b []byte, limit int64, what string) (p *profile.Profile, err error) {
 	if len(b) == 0 {
@@ -73,6 +117,11 @@ func parsePprof(b []byte, limit int64, what string) (p *profile.Profile, err err
 	if err != nil {
 		return nil, err
 	}
+	return parseRawPprof(raw, what)
+}
+
+// parseRawPprof parses an uncompressed pprof profile.
+func parseRawPprof(raw []byte, what string) (p *profile.Profile, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("%s: cannot parse pprof: %v", what, r)
@@ -86,6 +135,28 @@ func parsePprof(b []byte, limit int64, what string) (p *profile.Profile, err err
 		return nil, fmt.Errorf("%s: pprof has samples but no sample types", what)
 	}
 	return p, nil
+}
+
+// translatePprofData is translatePprof(parsePprof(b)): by the fast path
+// when it takes the profile, else by profile.Parse. buf receives the
+// decompressed profile.
+func translatePprofData(buf *bytes.Buffer, b []byte, limit int64, res resourceInfo, scope scopeInfo, startNanos, durationNanos int64) (pprofile.Profiles, error) {
+	const what = "profile"
+	if len(b) == 0 {
+		return pprofile.Profiles{}, fmt.Errorf("%s is empty", what)
+	}
+	raw, err := gunzipInto(buf, b, limit, what)
+	if err != nil {
+		return pprofile.Profiles{}, err
+	}
+	if pd, err := safeFastTranslatePprof(raw, res, scope, startNanos, durationNanos); err == nil {
+		return pd, nil
+	}
+	p, err := parseRawPprof(raw, what)
+	if err != nil {
+		return pprofile.Profiles{}, err
+	}
+	return translatePprof(p, res, scope, startNanos, durationNanos), nil
 }
 
 // sampleKey identifies a sample by its stack (function name, file and line

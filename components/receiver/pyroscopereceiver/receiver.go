@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,6 +36,12 @@ type pyroscopeReceiver struct {
 	respond  ingress.Responder
 	scope    scopeInfo
 	now      func() time.Time
+	// decodeSlots bounds the uploads decoded at once, so that the memory
+	// of decoding (buffers, the profile being built: about 0.4 MB for a
+	// 30 KB upload) does not grow with the number of clients sending at
+	// once. Past that, uploads wait with only their body read (a slow
+	// client's body arrives outside the slots).
+	decodeSlots chan struct{}
 
 	server     *http.Server
 	shutdownWG sync.WaitGroup
@@ -57,6 +64,8 @@ func newReceiver(cfg *Config, set receiver.Settings, next xconsumer.Profiles) (*
 		respond:  ingress.NewResponder(set.Logger, "Pyroscope upload", "profiles"),
 		scope:    scopeInfo{Name: metadata.ScopeName, Version: set.BuildInfo.Version},
 		now:      time.Now,
+		// Decoding is CPU-bound: many more at once than cores only add memory.
+		decodeSlots: make(chan struct{}, max(2, 2*runtime.GOMAXPROCS(0))),
 	}, nil
 }
 
@@ -115,6 +124,9 @@ func (r *pyroscopeReceiver) handleIngest(w http.ResponseWriter, req *http.Reques
 		return
 	}
 	in, err := r.decodeRequest(req)
+	if errors.Is(err, errClientGone) {
+		return
+	}
 	if err != nil {
 		r.respond.Reject(w, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,4 +289,57 @@ func TestStartWithoutHost(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), nil))
 	require.NoError(t, r.Shutdown(context.Background()))
+}
+
+// TestDecodeSlotsBoundConcurrentDecodes checks that an upload arriving
+// while every decode slot is taken waits (its body read, so a slow client
+// holds no slot), is decoded once a slot frees, and is dropped when its
+// client gives up.
+func TestDecodeSlotsBoundConcurrentDecodes(t *testing.T) {
+	sink := new(consumertest.ProfilesSink)
+	tr := newTestReceiver(t, sink)
+	for range cap(tr.r.decodeSlots) {
+		tr.r.decodeSlots <- struct{}{}
+	}
+	body := serialize(t, synthProfile([]string{"samples"}, []synthSample{{stack: []string{"main"}, values: []int64{1}}}))
+	const query = "/ingest?format=pprof&name=app.cpu"
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, query, bytes.NewReader(body))
+	cancel()
+	rec := httptest.NewRecorder()
+	tr.h.ServeHTTP(rec, req)
+	assert.Empty(t, sink.AllProfiles())
+	assert.Empty(t, rec.Body.String(), "a client that left was answered")
+
+	waiting := &countingReader{r: bytes.NewReader(body)}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		tr.h.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodPost, query, waiting))
+		done <- rec
+	}()
+	select {
+	case <-done:
+		t.Fatal("an upload was decoded while every slot was taken")
+	case <-time.After(100 * time.Millisecond):
+	}
+	assert.Equal(t, int64(len(body)), waiting.n.Load(), "a waiting upload's body was not read before it waited")
+	assert.Empty(t, sink.AllProfiles())
+	<-tr.r.decodeSlots
+	rec = <-done
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Len(t, sink.AllProfiles(), 1)
+	assert.Len(t, tr.r.decodeSlots, cap(tr.r.decodeSlots)-1, "the upload did not give its slot back")
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

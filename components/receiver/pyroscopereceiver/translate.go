@@ -130,15 +130,30 @@ type otlpType struct {
 //
 // Anything else is sent as it is, one Profile per sample type.
 func otlpSampleTypes(p *profile.Profile) []otlpType {
-	all := make([]otlpType, len(p.SampleType))
+	types := make([]valueType, len(p.SampleType))
 	for i, st := range p.SampleType {
-		all[i] = otlpType{src: i, vt: valueType{st.Type, st.Unit}, div: 1}
+		types[i] = valueType{st.Type, st.Unit}
 	}
-	if p.PeriodType == nil || p.PeriodType.Type != "cpu" || p.PeriodType.Unit != "nanoseconds" || p.Period <= 0 {
+	var pt *valueType
+	if p.PeriodType != nil {
+		pt = &valueType{p.PeriodType.Type, p.PeriodType.Unit}
+	}
+	return pickSampleTypes(types, pt, p.Period, len(p.Sample), func(s, t int) int64 { return p.Sample[s].Value[t] })
+}
+
+// pickSampleTypes is otlpSampleTypes over any representation of a profile:
+// its sample types, period type (nil: none), period, number of samples and
+// value(sample, type).
+func pickSampleTypes(types []valueType, periodType *valueType, period int64, nSamples int, value func(s, t int) int64) []otlpType {
+	all := make([]otlpType, len(types))
+	for i, st := range types {
+		all[i] = otlpType{src: i, vt: st, div: 1}
+	}
+	if periodType == nil || periodType.Type != "cpu" || periodType.Unit != "nanoseconds" || period <= 0 {
 		return all
 	}
 	count, nanos := -1, -1
-	for i, st := range p.SampleType {
+	for i, st := range types {
 		switch {
 		case st.Type == "samples" && st.Unit == "count" && count < 0:
 			count = i
@@ -149,22 +164,22 @@ func otlpSampleTypes(p *profile.Profile) []otlpType {
 	if nanos < 0 {
 		return all
 	}
-	for _, s := range p.Sample {
-		n := s.Value[nanos]
+	for s := range nSamples {
+		n := value(s, nanos)
 		if count >= 0 {
-			c := s.Value[count]
+			c := value(s, count)
 			// The division guards the product against overflow.
-			if c*p.Period != n || (c != 0 && n/c != p.Period) {
+			if c*period != n || (c != 0 && n/c != period) {
 				return all
 			}
-		} else if n%p.Period != 0 {
+		} else if n%period != 0 {
 			return all
 		}
 	}
 	if count >= 0 {
 		return slices.Delete(all, nanos, nanos+1)
 	}
-	all[nanos].vt, all[nanos].div = valueType{"samples", "count"}, p.Period
+	all[nanos].vt, all[nanos].div = valueType{"samples", "count"}, period
 	return all
 }
 
