@@ -321,6 +321,20 @@ func pushLokiStream(t *testing.T, base string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"streams":[{"stream":{"application":%q,"environment":"production","severity":"error"},"values":[["%d","{\"level\":\"error\",\"trace_id\":\"%s\",\"msg\":\"provider timeout\"}"]]}]}`,
 		scenario.GatewayService, time.Now().UnixNano(), scenario.TraceID(0))
+	pushLoki(t, base, body, http.StatusNoContent)
+}
+
+// pushMalformedLoki sends a Loki push whose JSON does not parse, which the
+// receiver must refuse with 400 (and the rejections extension count).
+func pushMalformedLoki(t *testing.T, base string) {
+	t.Helper()
+	pushLoki(t, base, `{"streams":[{"stream":`, http.StatusBadRequest)
+}
+
+// pushLoki posts a JSON Loki push for the scenario's log tenant and fails
+// the test unless it is answered want.
+func pushLoki(t *testing.T, base, body string, want int) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, base+"/loki/api/v1/push", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -332,28 +346,8 @@ func pushLokiStream(t *testing.T, base string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("Loki push answered %d, want 204", resp.StatusCode)
-	}
-}
-
-// pushMalformedLoki sends a Loki push whose JSON does not parse, which the
-// receiver must refuse with 400 (and the rejections extension count).
-func pushMalformedLoki(t *testing.T, base string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/loki/api/v1/push", strings.NewReader(`{"streams":[{"stream":`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(harness.TenantHeader, harness.ScenarioLogTenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("a malformed Loki push answered %d, want 400", resp.StatusCode)
+	if resp.StatusCode != want {
+		t.Fatalf("Loki push of %.40q answered %d, want %d", body, resp.StatusCode, want)
 	}
 }
 
