@@ -220,9 +220,9 @@ test: tools check-generated build lint validate unit e2e fuzz
 ## written to docs/benchmarks.md and docs/benchmarks.png (~20 min on 2 cores).
 # `make bench BENCH_DURATION=5s` etc. reach the test (README, Environment variables).
 export BENCH_DURATION BENCH_STEP BENCH_ROUNDS BENCH_REFINE BENCH_SIGNALS BENCH_WORKERS BENCH_COLLECTOR_CPU BENCH_LOAD_CPUS
-bench: $(BIN) $(PROMETHEUS)
+bench: $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1 ./components/...
-	OTELCOL_BIN=$(CURDIR)/$(BIN) PROMETHEUS_BIN=$(PROMETHEUS) BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
+	OTELCOL_BIN=$(CURDIR)/$(BIN) BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
 		$(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./tests/bench/
 
 clean:

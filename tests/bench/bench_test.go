@@ -86,8 +86,8 @@ func envFrom(t testing.TB) *benchEnv {
 		}
 		e.signals = append(e.signals, s)
 	}
-	// One core for the collector, the rest for the load, the sinks and
-	// Prometheus: the collector's cost is then its own.
+	// One core for the collector, the rest for the load and the sinks: the
+	// collector's cost is then its own.
 	e.collectorCPU = os.Getenv("BENCH_COLLECTOR_CPU")
 	e.loadCPUs = os.Getenv("BENCH_LOAD_CPUS")
 	if e.collectorCPU == "" && e.nproc > 1 {
