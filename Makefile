@@ -139,15 +139,14 @@ $(LOADGEN): go.mod go.sum $(shell find internal/loadgen cmd/gatewayz-loadgen -na
 # /metrics on DEV_METRICS_ADDR, scraped unless FASTAPI_TARGET is set.
 dev: $(BIN) $(PROMETHEUS) $(LOADGEN)
 	@mkdir -p $(DEV_DATA_DIR)/prometheus
-	@echo '{"global": {"scrape_interval": "15s"}}' > $(DEV_DATA_DIR)/prometheus.yml
 	@pids=(); \
 	stop() { trap - EXIT INT TERM; kill "$${pids[@]}" 2>/dev/null || true; wait "$${pids[@]}" 2>/dev/null || true; }; \
 	trap stop EXIT INT TERM; \
-	$(PROMETHEUS) --config.file=$(DEV_DATA_DIR)/prometheus.yml --storage.tsdb.path=$(DEV_DATA_DIR)/prometheus \
-		--web.listen-address=$(DEV_PROMETHEUS_ADDR) --web.enable-remote-write-receiver \
+	$(PROMETHEUS) --config.file=tests/harness/prometheus.yaml --storage.tsdb.path=$(DEV_DATA_DIR)/prometheus \
+		--web.listen-address=$(DEV_PROMETHEUS_ADDR) --web.enable-otlp-receiver \
 		--enable-feature=exemplar-storage >$(DEV_DATA_DIR)/prometheus.log 2>&1 & pids+=($$!); \
 	DEV_DATA_DIR=$(DEV_DATA_DIR) \
-	MIMIR_REMOTE_WRITE_URL="$${MIMIR_REMOTE_WRITE_URL:-http://$(DEV_PROMETHEUS_ADDR)/api/v1/write}" \
+	MIMIR_OTLP_URL="$${MIMIR_OTLP_URL:-http://$(DEV_PROMETHEUS_ADDR)/api/v1/otlp}" \
 	FASTAPI_TARGET="$${FASTAPI_TARGET:-$(DEV_METRICS_ADDR)}" \
 	SPANMETRICS_FLUSH_INTERVAL="$${SPANMETRICS_FLUSH_INTERVAL:-5s}" \
 	SERVICE_GRAPH_FLUSH_INTERVAL="$${SERVICE_GRAPH_FLUSH_INTERVAL:-5s}" \

@@ -201,8 +201,8 @@ func longTerm() *dashboard.DashboardBuilder {
 			DrawStyle(common.GraphDrawStyleBars).Interval("1d").Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(promQ("A", increaseOf("gen_ai_client_token_usage_input_total", "", "", "1d"), "input")).
 			WithTarget(promQ("B", increaseOf("gen_ai_client_token_usage_output_total", "", "", "1d"), "output"))).
-		WithPanel(ts("Samples written by the gateway", "Metric points per second the gateways' remote write sends to Mimir (failures: Collector dashboard, Failed items per exporter).", "short").
-			WithTarget(promQ("A", `sum(rate(otelcol_exporter_sent_metric_points_total{exporter=~"prometheus_remote_write.*"}[`+rate+`]))`, "sent"))).
+		WithPanel(ts("Samples written by the gateway", "Metric points per second the gateways send to Mimir over OTLP (failures: Collector dashboard, Failed items per exporter).", "short").
+			WithTarget(promQ("A", `sum(rate(otelcol_exporter_sent_metric_points_total{exporter="otlp_http/mimir"}[`+rate+`]))`, "sent"))).
 		WithPanel(ts("Ingestion per tenant (Mimir)", "Backend self-metric: samples per second Mimir's distributors accepted, per tenant.", "short").
 			WithTarget(promQ("A", `sum by (user) (rate(cortex_distributor_received_samples_total{job="mimir"}[`+rate+`]))`, "{{user}}"))).
 		WithPanel(ts("Active series per tenant (Mimir)", "Backend self-metric: in-memory series of Mimir's ingesters, per tenant. Growth without more traffic means a label's cardinality is exploding.", "short").
@@ -274,7 +274,7 @@ func collectorDashboard() *dashboard.DashboardBuilder {
 			WithTarget(promQ("A", `min by (job) (up)`, "{{job}}")).
 			Thresholds(steps("red", 1.0, "green"))).
 		WithPanel(withLine(ts("Export queue size against capacity", when(
-			"Batches waiting in each exporter's sending queue, as a share of its capacity (EXPORT_QUEUE_SIZE, REMOTE_WRITE_QUEUE_SIZE). Dashed: 80%, alert GatewayZCollectorQueueNearFull.",
+			"Data waiting in each exporter's sending queue, as a share of its capacity (EXPORT_QUEUE_SIZE items; Pyroscope's PROFILES_QUEUE_BYTES). Dashed: 80%, alert GatewayZCollectorQueueNearFull.",
 			"the backend is slower than the traffic or down; at 100% new data is refused. Fix the backend, or raise the queue size if it is a burst."), "percentunit"),
 			steps("green", 0.8, "red")).
 			WithTarget(promQ("A", `max by (exporter) (otelcol_exporter_queue_size) / max by (exporter) (otelcol_exporter_queue_capacity)`, "{{exporter}}"))).

@@ -3,7 +3,7 @@ package main
 import "fmt"
 
 // inEnv keeps the series of a span-metric vector whose service runs in the
-// selected environment: the remote-write exporter puts a service's resource
+// selected environment: Mimir's OTLP translation puts a service's resource
 // attributes (deployment.environment among them) on target_info, joined to
 // its series by job and instance.
 func inEnv(vec string) string {

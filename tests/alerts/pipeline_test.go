@@ -97,7 +97,7 @@ func startCutOffGateway(t *testing.T) string {
 	t.Cleanup(refusing.Close)
 	sc := scenario.Scenario{Requests: 4, FailEvery: 2, Start: time.Now()}
 	sent := false
-	return startTroubledGateway(t, map[string]string{"MIMIR_REMOTE_WRITE_URL": refusing.URL + "/api/v1/write"},
+	return startTroubledGateway(t, map[string]string{"MIMIR_OTLP_URL": refusing.URL + "/otlp"},
 		func(gw *harness.Gateway) error {
 			if !sent {
 				gw.Tempo.SetFault(harness.Fault{GRPCCode: codes.InvalidArgument})
@@ -135,7 +135,7 @@ func startCutOffGateway(t *testing.T) string {
 // something is refused or fails, so two more gateways, one starved of
 // memory and one cut off from its backends, take the place of the "mimir"
 // and "loki" scrape targets: the scenario gateway scrapes their /metrics
-// and writes them through the same pipeline (receiver, remote write) as
+// and writes them through the same pipeline (receiver, Mimir's OTLP exporter) as
 // its own.
 func TestRuleMetricsAreProducedByThePipeline(t *testing.T) {
 	starved, cutOff := startStarvedGateway(t), startCutOffGateway(t)

@@ -142,9 +142,9 @@ func TestParseStatCPU(t *testing.T) {
 
 func TestPromSum(t *testing.T) {
 	text := `# HELP otelcol_exporter_queue_size x
-otelcol_exporter_queue_size{data_type="metrics",exporter="prometheus_remote_write/mimir"} 7
+otelcol_exporter_queue_size{data_type="metrics",exporter="otlp_http/mimir"} 7
 otelcol_exporter_queue_size{data_type="traces",exporter="otlp_grpc/tempo"} 100
-otelcol_exporter_queue_size_capacity{exporter="prometheus_remote_write/mimir"} 10000
+otelcol_exporter_queue_size_capacity{exporter="otlp_http/mimir"} 10000
 prometheus_tsdb_head_samples_appended_total{type="float"} 1.5e+06
 prometheus_tsdb_head_samples_appended_total{type="histogram"} 10
 up 1
@@ -155,7 +155,7 @@ up 1
 		want   float64
 		found  bool
 	}{
-		{"otelcol_exporter_queue_size", []string{rwExporter}, 7, true},
+		{"otelcol_exporter_queue_size", []string{mimirExporter}, 7, true},
 		{"otelcol_exporter_queue_size", nil, 107, true},
 		{"prometheus_tsdb_head_samples_appended_total", nil, 1500010, true},
 		{"up", nil, 1, true},

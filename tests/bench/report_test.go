@@ -287,15 +287,15 @@ func (r *report) goals() [][3]string {
 			v = r.metrics.Samples[0].Rate
 			ok = v >= metricsGoal && r.metrics.Samples[0].Verdict == ""
 		}
-		add(fmt.Sprintf("scraped samples remote-written ≥ %s/s per core, queue keeping up", si(metricsGoal)), si(v)+"/s", ok, v)
+		add(fmt.Sprintf("scraped samples written to Mimir over OTLP ≥ %s/s per core, queue keeping up", si(metricsGoal)), si(v)+"/s", ok, v)
 	}
 	worst, where := r.comparisonPeak()
 	goal := fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups)", rssGoalMiB)
 	measured := fmt.Sprintf("%.0f MiB (%s)", worst, where)
 	if r.metrics != nil && len(r.metrics.Samples) > 0 {
 		m := r.metrics.Samples[0]
-		goal = fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups) and scrape-remote-write at its sustained rate", rssGoalMiB)
-		measured += fmt.Sprintf("; scrape-remote-write %.0f MiB at %s samples/s", m.PeakRSS, si(r.metrics.Rate))
+		goal = fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups) and scrape-otlp-mimir at its sustained rate", rssGoalMiB)
+		measured += fmt.Sprintf("; scrape-otlp-mimir %.0f MiB at %s samples/s", m.PeakRSS, si(r.metrics.Rate))
 		if math.IsNaN(worst) || m.PeakRSS > worst {
 			worst = m.PeakRSS
 		}
@@ -427,7 +427,7 @@ func (r *report) write(path string) error {
 	p("\n## Method\n\n")
 	p("`make bench` runs `go test -run TestBench ./tests/bench` against the built binary (`OTELCOL_BIN`). ")
 	p("Every setup is a fresh collector started by the test harness with its backends replaced by local sinks ")
-	p("(OTLP sinks for Tempo, Loki and Pyroscope, a discarding remote-write endpoint, or a counting remote-write sink for metrics), ")
+	p("(OTLP sinks for Tempo, Loki and Pyroscope, a discarding OTLP metrics endpoint, or a counting OTLP sink for metrics), ")
 	p("at production cadence (15 s span-metric and service-graph flushes, 1 s batch timeout, `GOMEMLIMIT=1600MiB` as `with-memory-limit.sh` sets by default). ")
 	p("Load comes from `internal/loadgen`; every item carries its send time (Pyroscope uploads in their pprof's `time_nanos`, which the load generator sets in a second gzip member of the same 30 KB body), and the sink records the arrival, which gives the P99.\n\n")
 	p("- **Search**: from a start rate, double while a %s step passes (nothing refused or failed, at least 97%% of the rate accepted, every accepted item at the sink within %s), then bisect %d times between the last pass and the first failure. ", e.step, drainWindow, e.refine)
@@ -454,7 +454,7 @@ func (r *report) write(path string) error {
 	if len(optins) > 0 {
 		p("%s.", strings.Join(optins, "; "))
 	}
-	p("\n- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and remote-writes it to a sink that decodes every write (snappy, protobuf) and counts its samples: a real Prometheus costs about as much CPU per sample to append as the collector spends to scrape and write it, and could not take these rates on the load core (the end-to-end tests check what reaches a real one). The search raises the series count while the sink receives what the scrapes hold, no point fails and the remote-write queue does not grow. Its CPU per 1M is per sample received.\n", metricsScrapeInterval)
+	p("\n- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and writes it to Mimir over OTLP, here a sink that decodes every write (its compression, then the protobuf) and counts the samples Mimir would store (a histogram point is its buckets with +Inf, _sum and _count): a real Prometheus costs about as much CPU per sample to append as the collector spends to scrape and write it, and could not take these rates on the load core (the end-to-end tests check what reaches a real one). The search raises the series count while the sink receives what the scrapes hold, no point fails and the exporter's queue does not grow by more than a scrape. Its CPU per 1M is per sample received.\n", metricsScrapeInterval)
 	p("- Knobs: `BENCH_DURATION`, `BENCH_STEP`, `BENCH_ROUNDS`, `BENCH_REFINE`, `BENCH_SIGNALS`, `BENCH_WORKERS`, `BENCH_COLLECTOR_CPU`, `BENCH_LOAD_CPUS` (README, Environment variables).\n")
 	p("\nA sustained rate can also be bounded by the load generator's core: a collector core use well under 100%% at the sustained rate says the collector was not the limit.\n")
 	p("\n<details><summary>Rate search steps</summary>\n\n")
@@ -516,7 +516,7 @@ func (r *report) panels() []panel {
 	}
 	if r.metrics != nil && len(r.metrics.Samples) > 0 {
 		v := r.metrics.Samples[0].Rate
-		rates.Bars = append(rates.Bars, bar{Label: "scrape-remote-write", Value: v / metricsGoal, Goal: 1, AtLeast: true, Text: si(v) + " samples/s"})
+		rates.Bars = append(rates.Bars, bar{Label: "scrape-otlp-mimir", Value: v / metricsGoal, Goal: 1, AtLeast: true, Text: si(v) + " samples/s"})
 	}
 	rss := panel{Title: fmt.Sprintf("peak RSS at the comparison rates, MiB (goal < %d)", rssGoalMiB)}
 	for _, res := range r.allResults() {

@@ -18,7 +18,7 @@ import (
 // exporter (no stack traces), and stops on SIGTERM within SHUTDOWN_TIMEOUT.
 func TestStaysUpWithoutBackends(t *testing.T) {
 	gw := harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
-		"MIMIR_REMOTE_WRITE_URL":  "http://127.0.0.1:1/api/v1/push",
+		"MIMIR_OTLP_URL":          "http://127.0.0.1:1/otlp",
 		"LOKI_OTLP_URL":           "http://127.0.0.1:1/otlp",
 		"TEMPO_OTLP_ENDPOINT":     "127.0.0.1:1",
 		"PYROSCOPE_OTLP_ENDPOINT": "127.0.0.1:1",
@@ -36,10 +36,9 @@ func TestStaysUpWithoutBackends(t *testing.T) {
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("backend down")
 	harness.SendLogs(t, gw.OTLPHTTP, "", ld)
 
-	// Remote write retries silently inside each export for its whole timeout
-	// (EXPORT_RETRY_MAX_ELAPSED), so only the OTLP exporters are expected to
-	// have said something within the test's time.
-	for _, exporter := range []string{"otlp_grpc/tempo", "otlp_http/loki"} {
+	// Every exporter says so at its first failed try; Mimir's gets the
+	// collector's self-scrape (SELF_SCRAPE_INTERVAL, 5s here).
+	for _, exporter := range []string{"otlp_grpc/tempo", "otlp_http/loki", "otlp_http/mimir"} {
 		harness.Eventually(t, 30*time.Second, func() error {
 			if gw.HasLogLine(exporter, "127.0.0.1:1", "failed") {
 				return nil
@@ -56,8 +55,8 @@ func TestStaysUpWithoutBackends(t *testing.T) {
 			t.Errorf("collector output contains %q:\n%s", bad, logs)
 		}
 	}
-	// The span's derived metrics are flushed into remote write at the stop
-	// and cannot be sent, so the stop ends at SHUTDOWN_TIMEOUT (5 s) with a
+	// The span's derived metrics are flushed into Mimir's exporter at the
+	// stop and cannot be sent, so the stop ends at SHUTDOWN_TIMEOUT (5 s) with a
 	// line naming what was still queued, or completes if nothing was.
 	start := time.Now()
 	if err := gw.Stop(); err != nil {

@@ -46,7 +46,7 @@ func TestOnDiskQueueSurvivesRestart(t *testing.T) {
 }
 
 // TestBackendOutageLosesNothing: Tempo (gRPC UNAVAILABLE), Loki (HTTP 503,
-// slowly) and Mimir (HTTP 503 to remote write) refuse everything for the
+// slowly) and Mimir (HTTP 503 to its OTLP writes) refuse everything for the
 // first seconds, then recover; the gateway's retries deliver every span
 // and every log record exactly once, and the span metrics in full.
 func TestBackendOutageLosesNothing(t *testing.T) {

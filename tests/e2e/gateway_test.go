@@ -129,20 +129,20 @@ func testGatewayPipeline(t *testing.T, tenantLabel bool) {
 		})
 	})
 
-	t.Run("every remote write carries the right X-Scope-OrgID", func(t *testing.T) {
+	t.Run("every metrics write carries the right X-Scope-OrgID", func(t *testing.T) {
 		// The pushed gauge is the last write this test waits for.
 		prom.Expect(t, harness.PromQL{`acme_pushed_gauge`: harness.Value(3)})
 		writes := prom.Writes()
 		if len(writes) == 0 {
-			t.Fatal("no remote writes recorded")
+			t.Fatal("no metrics writes recorded")
 		}
 		tenantOf := map[string]map[string]bool{}
 		for _, w := range writes {
 			if w.Tenant() == "" {
-				t.Errorf("remote write without X-Scope-OrgID: %v", w.Header)
+				t.Errorf("metrics write without X-Scope-OrgID: %v", w.Header)
 			}
 			if w.Status/100 != 2 {
-				t.Errorf("remote write answered %d", w.Status)
+				t.Errorf("metrics write answered %d", w.Status)
 			}
 			for name := range w.Metrics {
 				if tenantOf[name] == nil {

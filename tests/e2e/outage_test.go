@@ -15,7 +15,7 @@ import (
 // TestMinuteLongOutageLosesNothing: under a steady load of spans and logs,
 // Mimir (the Prometheus proxy, HTTP 503), Loki (HTTP 503) and Tempo (gRPC
 // UNAVAILABLE) refuse everything for 60 s, with the shipped defaults (in-
-// memory export queues, remote write's write-ahead log on). Afterwards
+// memory export queues). Afterwards
 // every span and log record has arrived exactly once, the span-metric
 // count equals the spans sent, and the collector's own scrapes taken
 // during the outage are all in Prometheus. The health check answers 200

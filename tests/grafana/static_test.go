@@ -388,7 +388,7 @@ func TestDatasourceLinks(t *testing.T) {
 		found := false
 		for _, e := range list(byUID[uid].JSONData, "exemplarTraceIdDestinations") {
 			em, _ := e.(map[string]any)
-			// The collector's remote write labels exemplars trace_id.
+			// Mimir's OTLP translation labels exemplars trace_id.
 			if str(em, "name") == "trace_id" {
 				found = true
 				linksTo(uid+" exemplar trace_id", em, "tempo")

@@ -18,8 +18,9 @@ type GatewayOptions struct {
 	// Config is the config file, relative to the repository root.
 	// Default: collector-configs/gateway.yaml.
 	Config string
-	// Prometheus starts a real Prometheus as the remote-write backend.
-	// Without it, remote writes go to a server that accepts and drops them.
+	// Prometheus starts a real Prometheus as the metrics backend (Mimir's
+	// OTLP endpoint). Without it, metrics go to a server that accepts and
+	// drops them.
 	Prometheus bool
 	// PrometheusOptions are that Prometheus's rules and Alertmanager.
 	PrometheusOptions PrometheusOptions
@@ -73,10 +74,10 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 		Tempo:     StartOTLPSink(t),
 		Pyroscope: StartOTLPSink(t),
 	}
-	remoteWrite := DiscardingRemoteWrite(t)
+	metricsURL := DiscardingMetrics(t)
 	if opts.Prometheus {
 		g.Prometheus = StartPrometheusWith(t, opts.PrometheusOptions)
-		remoteWrite = g.Prometheus.RemoteWriteURL
+		metricsURL = g.Prometheus.OTLPURL
 	}
 	telemetryPort := FreePort(t)
 	env := map[string]string{
@@ -89,7 +90,7 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 		"COLLECTOR_TELEMETRY_HOST":  "127.0.0.1",
 		"COLLECTOR_TELEMETRY_PORT":  fmt.Sprint(telemetryPort),
 		"COLLECTOR_STORAGE_DIR":     t.TempDir(),
-		"MIMIR_REMOTE_WRITE_URL":    remoteWrite,
+		"MIMIR_OTLP_URL":            metricsURL,
 		"LOKI_OTLP_URL":             g.Loki.HTTPURL + "/otlp",
 		"TEMPO_OTLP_ENDPOINT":       g.Tempo.GRPCAddr,
 		"PYROSCOPE_OTLP_ENDPOINT":   g.Pyroscope.GRPCAddr,
@@ -215,13 +216,14 @@ func collectorEnv(env map[string]string) []string {
 	return out
 }
 
-// DiscardingRemoteWrite is a remote-write endpoint that accepts and drops.
-func DiscardingRemoteWrite(t testing.TB) string {
+// DiscardingMetrics is an OTLP metrics base URL (as MIMIR_OTLP_URL takes
+// it) that accepts and drops.
+func DiscardingMetrics(t testing.TB) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
+		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + "/api/v1/write"
+	return srv.URL + "/otlp"
 }
 
 func tail(s string, lines int) string {

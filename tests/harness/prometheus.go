@@ -12,36 +12,40 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
-	"github.com/prometheus/prometheus/prompb"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.yaml.in/yaml/v3"
 )
 
-// Prometheus is a real Prometheus server with the remote-write receiver and
-// exemplar storage on, standing in for Mimir. Remote writes go through a
-// recording proxy so tests can check the headers of each write.
+// Prometheus is a real Prometheus server with the OTLP receiver and
+// exemplar storage on, standing in for Mimir's OTLP endpoint. Writes go
+// through a recording proxy so tests can check the headers and metrics of
+// each write.
 type Prometheus struct {
 	// URL is Prometheus's own base URL (PromQL API).
 	URL string
-	// RemoteWriteURL is the recording proxy's remote-write endpoint; point
-	// the collector at it.
-	RemoteWriteURL string
+	// OTLPURL is the recording proxy's OTLP base URL, as MIMIR_OTLP_URL
+	// takes it (the exporter appends /v1/metrics); point the collector at it.
+	OTLPURL string
 
 	faults faults
 	mu     sync.Mutex
 	writes []RecordedWrite
 }
 
-// SetFault makes the recording proxy refuse or delay remote writes from
+// SetFault makes the recording proxy refuse or delay metrics writes from
 // now on, as an unavailable Mimir would (see Fault; only HTTPStatus and
-// Delay apply). Refused writes are recorded with their status and never
-// reach Prometheus.
+// Delay apply). Refused writes are recorded with their status and metrics
+// and never reach Prometheus.
 func (p *Prometheus) SetFault(f Fault) { p.faults.set(f) }
 
-// Refused is how many remote writes a fault has refused so far.
+// Refused is how many writes a fault has refused so far.
 func (p *Prometheus) Refused() int { return p.faults.refusedCount() }
 
 // PrometheusOptions changes how StartPrometheusWith runs Prometheus.
@@ -55,16 +59,21 @@ type PrometheusOptions struct {
 	AlertmanagerURL string
 }
 
-// RecordedWrite is one remote-write request seen by the proxy.
+// RecordedWrite is one OTLP metrics request seen by the proxy.
 type RecordedWrite struct {
 	Header http.Header
 	Status int
-	// Metrics are the metric names (__name__) of the series written.
+	// Metrics are the names of the metrics written, as Prometheus names
+	// them (metric families: a histogram is its base name).
 	Metrics map[string]bool
 }
 
 // Tenant is the write's X-Scope-OrgID.
 func (w RecordedWrite) Tenant() string { return w.Header.Get(TenantHeader) }
+
+// prometheusOTLPPath is where Prometheus serves OTLP metrics; Mimir's is
+// /otlp/v1/metrics.
+const prometheusOTLPPath = "/api/v1/otlp/v1/metrics"
 
 // StartPrometheus runs the binary named by $PROMETHEUS_BIN (the Makefile
 // builds it) with a throwaway TSDB, no rules and no Alertmanager.
@@ -93,7 +102,7 @@ func StartPrometheusWith(t testing.TB, o PrometheusOptions) *Prometheus {
 		"--config.file=" + cfg,
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		"--web.listen-address=" + addr,
-		"--web.enable-remote-write-receiver",
+		"--web.enable-otlp-receiver",
 		"--enable-feature=exemplar-storage",
 		"--log.level=warn",
 	}, p.URL+"/-/ready", 60*time.Second)
@@ -105,39 +114,58 @@ func StartPrometheusWith(t testing.TB, o PrometheusOptions) *Prometheus {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if code := p.faults.refuseHTTP(r.Context()); code != 0 {
-			http.Error(w, "refused by the test's fault", code)
-			p.mu.Lock()
-			p.writes = append(p.writes, RecordedWrite{Header: r.Header.Clone(), Status: code})
-			p.mu.Unlock()
+		if r.URL.Path != "/otlp/v1/metrics" {
+			http.NotFound(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		header := r.Header.Clone()
+		md, body, err := DecodeOTLPMetrics(r)
 		if err != nil {
+			t.Errorf("metrics write the proxy cannot decode: %v", err)
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		names, err := remoteWriteMetricNames(body)
-		if err != nil {
-			t.Errorf("remote write the proxy cannot decode: %v", err)
+		if code := p.faults.refuseHTTP(r.Context()); code != 0 {
+			http.Error(w, "refused by the test's fault", code)
+			p.mu.Lock()
+			p.writes = append(p.writes, RecordedWrite{Header: header, Status: code, Metrics: PrometheusNames(md)})
+			p.mu.Unlock()
+			return
 		}
+		// Prometheus takes gzip or no compression, Mimir also lz4 and
+		// zstd: forward the decoded protobuf.
+		r.Header.Del("Content-Encoding")
+		r.Header.Set("Content-Type", "application/x-protobuf")
+		r.ContentLength = int64(len(body))
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.URL.Path = prometheusOTLPPath
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(rec, r)
 		p.mu.Lock()
-		p.writes = append(p.writes, RecordedWrite{Header: r.Header.Clone(), Status: rec.status, Metrics: names})
+		p.writes = append(p.writes, RecordedWrite{Header: header, Status: rec.status, Metrics: PrometheusNames(md)})
 		p.mu.Unlock()
 	})}
 	go func() { _ = srv.Serve(pl) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	p.RemoteWriteURL = "http://" + pl.Addr().String() + "/api/v1/write"
+	p.OTLPURL = "http://" + pl.Addr().String() + "/otlp"
 	return p
 }
 
-// prometheusConfig has no scrape jobs: every sample in this server arrived
-// by remote write.
+// PrometheusConfigFile is the base config of every test Prometheus and of
+// `make dev`'s: its OTLP translation and out-of-order window are Mimir's.
+const PrometheusConfigFile = "tests/harness/prometheus.yaml"
+
+// prometheusConfig is PrometheusConfigFile with o's rules and Alertmanager.
+// It has no scrape jobs: every sample in this server arrived over OTLP.
 func prometheusConfig(o PrometheusOptions) ([]byte, error) {
-	cfg := map[string]any{"global": map[string]any{"evaluation_interval": "1s"}}
+	base, err := os.ReadFile(filepath.Join(RepoRoot(), PrometheusConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{}
+	if err := yaml.Unmarshal(base, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", PrometheusConfigFile, err)
+	}
 	var rules []string
 	for _, f := range o.RuleFiles {
 		if !filepath.IsAbs(f) {
@@ -163,31 +191,72 @@ func prometheusConfig(o PrometheusOptions) ([]byte, error) {
 			"static_configs": []any{map[string]any{"targets": []string{u.Host}}},
 		}}}
 	}
-	// JSON is YAML, and needs no quoting rules of its own here.
-	return json.Marshal(cfg)
+	return yaml.Marshal(cfg)
 }
 
-func remoteWriteMetricNames(body []byte) (map[string]bool, error) {
-	raw, err := snappy.Decode(nil, body)
+// DecodeOTLPMetrics reads an OTLP/HTTP metrics request: protobuf or JSON,
+// with any Content-Encoding Mimir accepts (gzip, lz4, zstd, none). It
+// returns the metrics and their protobuf encoding.
+func DecodeOTLPMetrics(r *http.Request) (pmetric.Metrics, []byte, error) {
+	raw, err := ReadBody(r)
 	if err != nil {
-		return nil, fmt.Errorf("snappy: %w", err)
+		return pmetric.Metrics{}, nil, err
 	}
-	var req prompb.WriteRequest
-	if err := req.Unmarshal(raw); err != nil {
-		return nil, fmt.Errorf("prompb.WriteRequest: %w", err)
+	req := pmetricotlp.NewExportRequest()
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := req.UnmarshalJSON(raw); err != nil {
+			return pmetric.Metrics{}, nil, fmt.Errorf("OTLP JSON: %w", err)
+		}
+		raw, err = req.MarshalProto()
+		return req.Metrics(), raw, err
 	}
+	if err := req.UnmarshalProto(raw); err != nil {
+		return pmetric.Metrics{}, nil, fmt.Errorf("OTLP protobuf: %w", err)
+	}
+	return req.Metrics(), raw, nil
+}
+
+// PrometheusNames are the names Prometheus (and Mimir) give md's metrics
+// with translation_strategy UnderscoreEscapingWithSuffixes.
+func PrometheusNames(md pmetric.Metrics) map[string]bool {
+	namer := otlptranslator.NewMetricNamer("", otlptranslator.UnderscoreEscapingWithSuffixes)
 	names := map[string]bool{}
-	for _, ts := range req.Timeseries {
-		for _, l := range ts.Labels {
-			if l.Name == "__name__" {
-				names[l.Value] = true
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				if name, err := namer.Build(otlptranslator.Metric{Name: m.Name(), Unit: m.Unit(), Type: metricType(m)}); err == nil {
+					names[name] = true
+				}
 			}
 		}
 	}
-	return names, nil
+	return names
 }
 
-// Writes returns the remote writes recorded so far.
+func metricType(m pmetric.Metric) otlptranslator.MetricType {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return otlptranslator.MetricTypeGauge
+	case pmetric.MetricTypeSum:
+		if m.Sum().IsMonotonic() {
+			return otlptranslator.MetricTypeMonotonicCounter
+		}
+		return otlptranslator.MetricTypeNonMonotonicCounter
+	case pmetric.MetricTypeHistogram:
+		return otlptranslator.MetricTypeHistogram
+	case pmetric.MetricTypeExponentialHistogram:
+		return otlptranslator.MetricTypeExponentialHistogram
+	case pmetric.MetricTypeSummary:
+		return otlptranslator.MetricTypeSummary
+	}
+	return otlptranslator.MetricTypeUnknown
+}
+
+// Writes returns the metrics writes recorded so far.
 func (p *Prometheus) Writes() []RecordedWrite {
 	p.mu.Lock()
 	defer p.mu.Unlock()

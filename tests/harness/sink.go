@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -282,7 +283,7 @@ func (s *OTLPSink) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "no org id", http.StatusUnauthorized)
 		return
 	}
-	body, err := readBody(req)
+	body, err := ReadBody(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -326,25 +327,32 @@ func unmarshal(isJSON bool, body []byte, fromJSON, fromProto func([]byte) error)
 	return fromProto(body)
 }
 
-func readBody(req *http.Request) ([]byte, error) {
+// ReadBody reads a request's body and decompresses what Mimir's and Loki's OTLP endpoints accept
+// (gzip, lz4, zstd or none) and refuses any other encoding, as they do.
+func ReadBody(req *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return nil, err
 	}
-	if req.Header.Get("Content-Encoding") == "gzip" {
+	switch enc := req.Header.Get("Content-Encoding"); enc {
+	case "":
+		return body, nil
+	case "gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		return io.ReadAll(zr)
-	}
-	if req.Header.Get("Content-Encoding") == "zstd" { // the Loki exporter's LOKI_COMPRESSION default
+	case "zstd": // the Loki and Mimir exporters' default
 		zr, err := zstd.NewReader(bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		defer zr.Close()
 		return io.ReadAll(zr)
+	case "lz4":
+		return io.ReadAll(lz4.NewReader(bytes.NewReader(body)))
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
 	}
-	return body, nil
 }

@@ -684,7 +684,7 @@ func (g *serviceGraph) stamp(dp pmetric.NumberDataPoint, ts pcommon.Timestamp, a
 func (*serviceGraph) histogramMetric(sm pmetric.ScopeMetrics, name string) pmetric.Histogram {
 	m := sm.Metrics().AppendEmpty()
 	m.SetName(name)
-	// Remote write appends _seconds: traces_service_graph_request_server_seconds.
+	// Mimir appends _seconds: traces_service_graph_request_server_seconds.
 	m.SetUnit("s")
 	h := m.SetEmptyHistogram()
 	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// The names remote write turns into traces_spanmetrics_calls_total and
+// The names Mimir turns into traces_spanmetrics_calls_total and
 // traces_spanmetrics_latency_{bucket,sum,count}: no unit, or it would append
 // _seconds.
 const (
@@ -212,7 +212,7 @@ func (m *spanMetrics) buildFinal(now time.Time) pmetric.Metrics { return m.build
 func (m *spanMetrics) buildAt(now time.Time, final bool) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(now)
-	// At least 1 ms before ts, the resolution remote write keeps: the same
+	// At least 1 ms before ts, the resolution Mimir keeps: the same
 	// millisecond with another value would be a duplicate sample.
 	latestZero := pcommon.NewTimestampFromTime(now.Add(-time.Millisecond))
 	for _, r := range m.resources {

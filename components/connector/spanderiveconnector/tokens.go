@@ -14,10 +14,10 @@ import (
 const (
 	inputTokensMetric  = "gen_ai.client.token.usage.input"
 	outputTokensMetric = "gen_ai.client.token.usage.output"
-	// Remote write labels every series otel_scope_name: keep the one the
+	// Mimir labels every series otel_scope_name: keep the one the
 	// token series had when signal_to_metrics wrote them.
 	tokensScope = "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
-	// A unit in braces is an annotation: remote write drops it
+	// A unit in braces is an annotation: Mimir drops it
 	// (gen_ai_client_token_usage_input_total).
 	tokensUnit = "{token}"
 )

@@ -5,9 +5,9 @@
 
 // Package shutdownlimitextension bounds how long the collector takes to
 // stop. Collector v0.158.0 has no shutdown timeout: a stop drains every
-// in-memory sending queue, and the prometheus_remote_write exporter retries
-// each queued request for its whole `timeout` (minutes) while its backend
-// is down, so SIGTERM can take far longer than compose's 10 s or
+// in-memory sending queue, and an exporter whose backend is down goes on
+// retrying what it holds (for minutes: retry_on_failure's max_elapsed_time),
+// so SIGTERM can take far longer than compose's 10 s or
 // Kubernetes' 30 s grace period, after which the process is killed anyway.
 // This extension starts a timer when the shutdown begins (the service tells
 // extensions that the pipelines are no longer ready) and, when it runs out,

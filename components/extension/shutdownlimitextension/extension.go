@@ -38,11 +38,12 @@ type limiter struct {
 }
 
 // NotifyConfigSnapshot reads each exporter's queue unit: its
-// sending_queue's `sizer` (exporterhelper's default is requests;
-// prometheus_remote_write queues in remote_write_queue, which counts
-// requests). It reads the config as written: at v0.158.0 the effective
-// config loses the sizer (it marshals as `{}`, see `print-config`), so the
-// effective one is only the fallback for a sizer given as ${env:...}.
+// sending_queue's `sizer` (exporterhelper's default is requests, and an
+// exporter with a queue of its own, as prometheus_remote_write's
+// remote_write_queue, is read as counting requests). It reads the config
+// as written: at v0.158.0 the effective config loses the sizer (it
+// marshals as `{}`, see `print-config`), so the effective one is only the
+// fallback for a sizer given as ${env:...}.
 func (l *limiter) NotifyConfigSnapshot(_ context.Context, snap extensioncapabilities.ConfigSnapshot) error {
 	written, effective := exporterConfigs(snap.Unexpanded()), exporterConfigs(snap.Effective())
 	units := map[string]string{}

@@ -36,7 +36,8 @@ const metricsText = `# HELP otelcol_exporter_queue_size Current size of the retr
 # TYPE otelcol_exporter_queue_size gauge
 otelcol_exporter_queue_size{data_type="traces",exporter="otlp_grpc/tempo",service_instance_id="gateway-0"} 7
 otelcol_exporter_queue_size{data_type="logs",exporter="otlp_http/loki",service_instance_id="gateway-0"} 0
-otelcol_exporter_queue_size{data_type="metrics",exporter="prometheus_remote_write/mimir",service_instance_id="gateway-0"} 12
+otelcol_exporter_queue_size{data_type="metrics",exporter="otlp_http/mimir",service_instance_id="gateway-0"} 12
+otelcol_exporter_queue_size{data_type="metrics",exporter="prometheus_remote_write/other",service_instance_id="gateway-0"} 3
 otelcol_exporter_queue_size{data_type="profiles",exporter="otlp_grpc/pyroscope",service_instance_id="gateway-0"} 2
 otelcol_exporter_queue_capacity{data_type="traces",exporter="otlp_grpc/tempo"} 5000
 `
@@ -47,21 +48,24 @@ func exporters(m map[string]any) *confmap.Conf {
 }
 
 // gatewaySnapshot is the gateway's shape as the service hands it over: the
-// OTLP exporters queue items, remote write its own requests, Pyroscope's
-// sizer comes from a variable; the effective config, as at v0.158.0, has
-// lost every sizer (marshalled as an empty struct).
+// OTLP exporters of spans, logs and metrics queue items, Pyroscope's sizer
+// comes from a variable, and an exporter with a queue of its own (remote
+// write) counts requests; the effective config, as at v0.158.0, has lost
+// every sizer (marshalled as an empty struct).
 var gatewaySnapshot = extensioncapabilities.NewConfigSnapshot(
 	exporters(map[string]any{
 		"otlp_grpc/tempo":               map[string]any{"sending_queue": map[string]any{"sizer": map[string]any{}, "queue_size": 1000000}},
 		"otlp_http/loki":                map[string]any{"sending_queue": map[string]any{"sizer": map[string]any{}}},
+		"otlp_http/mimir":               map[string]any{"sending_queue": map[string]any{"sizer": map[string]any{}}},
 		"otlp_grpc/pyroscope":           map[string]any{"sending_queue": map[string]any{"sizer": map[string]any{}}},
-		"prometheus_remote_write/mimir": map[string]any{"remote_write_queue": map[string]any{"queue_size": 10000}},
+		"prometheus_remote_write/other": map[string]any{"remote_write_queue": map[string]any{"queue_size": 10000}},
 	}),
 	exporters(map[string]any{
 		"otlp_grpc/tempo":               map[string]any{"sending_queue": map[string]any{"sizer": "items", "queue_size": "${env:EXPORT_QUEUE_SIZE:-1000000}"}},
 		"otlp_http/loki":                map[string]any{"sending_queue": map[string]any{"sizer": "items"}},
+		"otlp_http/mimir":               map[string]any{"sending_queue": map[string]any{"sizer": "items", "storage": "${env:EXPORT_QUEUE_STORAGE:-null}"}},
 		"otlp_grpc/pyroscope":           map[string]any{"sending_queue": map[string]any{"sizer": "${env:PROFILES_SIZER}"}},
-		"prometheus_remote_write/mimir": map[string]any{"remote_write_queue": map[string]any{"queue_size": 10000}},
+		"prometheus_remote_write/other": map[string]any{"remote_write_queue": map[string]any{"queue_size": 10000}},
 	}),
 )
 
@@ -104,8 +108,9 @@ func TestGivesUpAfterTimeoutWithQueueSizes(t *testing.T) {
 	// sizer that cannot be read is logged without a unit, not a wrong one.
 	assert.Equal(t, map[string]map[string]any{
 		"otlp_grpc/tempo":               {"queued_items": int64(7)},
+		"otlp_http/mimir":               {"queued_items": int64(12)},
 		"otlp_grpc/pyroscope":           {"queued": int64(2)},
-		"prometheus_remote_write/mimir": {"queued_requests": int64(12)},
+		"prometheus_remote_write/other": {"queued_requests": int64(3)},
 	}, got)
 	assert.Equal(t, 1, logs.FilterMessage("Shutdown did not finish in time: exiting").Len())
 }
@@ -115,8 +120,9 @@ func TestUnitDefaultsToRequests(t *testing.T) {
 	got, _ := giveUp(t, nil)
 	assert.Equal(t, map[string]map[string]any{
 		"otlp_grpc/tempo":               {"queued_requests": int64(7)},
+		"otlp_http/mimir":               {"queued_requests": int64(12)},
 		"otlp_grpc/pyroscope":           {"queued_requests": int64(2)},
-		"prometheus_remote_write/mimir": {"queued_requests": int64(12)},
+		"prometheus_remote_write/other": {"queued_requests": int64(3)},
 	}, got)
 }
 
@@ -150,7 +156,7 @@ func TestUnreadableMetricsStillExits(t *testing.T) {
 func TestParseQueueSizesIgnoresOtherMetrics(t *testing.T) {
 	got, err := parseQueueSizes(strings.NewReader(metricsText + "otelcol_exporter_queue_size_other{exporter=\"x\"} 3\n"))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int64{"otlp_grpc/tempo": 7, "otlp_http/loki": 0, "prometheus_remote_write/mimir": 12, "otlp_grpc/pyroscope": 2}, got)
+	assert.Equal(t, map[string]int64{"otlp_grpc/tempo": 7, "otlp_http/loki": 0, "otlp_http/mimir": 12, "prometheus_remote_write/other": 3, "otlp_grpc/pyroscope": 2}, got)
 }
 
 func TestConfigValidate(t *testing.T) {

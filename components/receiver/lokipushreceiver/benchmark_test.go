@@ -8,10 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +23,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/gatewayz/otelcol-gatewayz/internal/loadgen"
 )
 
 // benchRequest spreads lines over 4 streams with Promtail-like labels;
@@ -72,20 +77,32 @@ func benchJSON(b testing.TB, req *push.PushRequest) []byte {
 }
 
 // perLine reports ns/line and allocs/line: the figures to hold against an
-// OTLP export of the same lines (BenchmarkOTLPLogsCounterpart).
+// OTLP export of the same lines (BenchmarkOTLPLogsCounterpart). It also
+// reports cpu-ns/line, the process's CPU time (GC included): unlike the
+// wall-clock ns/line, it leaves out the time other work had the CPU.
 func perLine(b *testing.B, lines int, run func()) {
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		run()
 	}
 	b.StopTimer()
+	cpu := processCPU(b) - cpu0
 	runtime.ReadMemStats(&after)
 	n := float64(lines * b.N)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/line")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/line")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/line")
+}
+
+// processCPU is the user and system time the process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runPushBenchmark(b *testing.B, body []byte, contentType string, lines int) {
@@ -111,6 +128,41 @@ func BenchmarkPushJSON(b *testing.B) {
 			runPushBenchmark(b, body, "application/json", lines)
 		})
 	}
+}
+
+// BenchmarkPushLoadgen pushes the bodies `make bench` sends
+// (internal/loadgen: python-logging-loki's JSON, Promtail's snappy
+// protobuf), 1000 lines a request as there.
+func BenchmarkPushLoadgen(b *testing.B) {
+	const lines = 1000
+	for _, kind := range []loadgen.Kind{loadgen.LokiJSON, loadgen.LokiProto} {
+		body, contentType := loadgenBody(b, kind, lines)
+		b.Run(string(kind), func(b *testing.B) {
+			runPushBenchmark(b, body, contentType, lines)
+		})
+	}
+}
+
+// loadgenBody is the first request internal/loadgen sends for kind.
+func loadgenBody(tb testing.TB, kind loadgen.Kind, lines int) ([]byte, string) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	var body []byte
+	var contentType string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err == nil {
+			once.Do(func() { body, contentType = b, r.Header.Get("Content-Type"); cancel() })
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	_, err := loadgen.Run(ctx, loadgen.Options{Kind: kind, Target: srv.URL, Workers: 1, BatchSize: lines, Duration: time.Minute}, nil)
+	require.NoError(tb, err)
+	require.NotEmpty(tb, body, "loadgen sent no %s request", kind)
+	return body, contentType
 }
 
 func BenchmarkPushProtobuf(b *testing.B) {
@@ -159,6 +211,22 @@ func BenchmarkDecodeProtobuf(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			perLine(b, lines, func() {
 				if _, err := decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkDecodeJSON compares the JSON decoder with encoding/json's path
+// on the load generator's python-logging-loki body.
+func BenchmarkDecodeJSON(b *testing.B) {
+	const lines = 1000
+	body, _ := loadgenBody(b, loadgen.LokiJSON, lines)
+	for name, decode := range map[string]func([]byte) ([]stream, error){"fast": decodeJSON, "encoding/json": decodeJSONStd} {
+		b.Run(name, func(b *testing.B) {
+			perLine(b, lines, func() {
+				if _, err := decode(body); err != nil {
 					b.Fatal(err)
 				}
 			})

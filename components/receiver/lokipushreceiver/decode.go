@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/gatewayz/otelcol-gatewayz/components/internal/ingress"
 )
@@ -22,6 +23,11 @@ import (
 type stream struct {
 	labels  []label // sorted by name, non-empty
 	entries []entry
+	// lifts, if not nil, is what the decoder did about each entry's
+	// trace context (the JSON decoder lifts it while it knows the line's
+	// quotes), so the mapping need not scan the lines again. Kept apart
+	// from the entries, which other decoders fill and the GC scans.
+	lifts []traceLift
 }
 
 // entry is one decoded log line.
@@ -30,6 +36,24 @@ type entry struct {
 	line     string
 	metadata []label // structured metadata, sorted by name
 }
+
+// traceLift is what a decoder did about a line's trace context: with
+// traceKeysLifted, the ids are what traceContextFromLine gives for both.
+type traceLift struct {
+	traceKeys             traceKeysHint
+	hasTraceID, hasSpanID bool
+	traceID               pcommon.TraceID
+	spanID                pcommon.SpanID
+}
+
+// traceKeysHint says what is known of a line's trace keys.
+type traceKeysHint uint8
+
+const (
+	traceKeysUnknown traceKeysHint = iota // not looked: the mapping lifts
+	traceKeysAbsent                       // it holds neither `"trace` nor `"span`
+	traceKeysLifted                       // lifted by the decoder
+)
 
 // maxTime is the latest instant whose Unix nanoseconds fit in an int64.
 var maxTime = time.Unix(0, math.MaxInt64)

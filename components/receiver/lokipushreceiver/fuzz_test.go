@@ -84,6 +84,11 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[[1,"a"],["-1","b"]]}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`"\uD83D\uDE80 \u00e9 \n"`))
+	// The loadgen's shape: escaped JSON lines with trace keys, and strings
+	// the decoder handles a byte at a time (escapes, surrogates, invalid
+	// UTF-8) at the end of the body.
+	f.Add([]byte(`{"streams": [{"stream": {"application": "gatewayz-api", "severity": "info"}, "values": [["1764213941123456768", "{\"level\":\"info\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":\"00f067aa0ba902b7\"}"]]}]}`))
+	f.Add([]byte("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"\xff\xfe \\ud83d\\u0041 \\u0022span_id\\\"\"]]}]}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// unquoteJSON must agree with encoding/json on every string.
 		q, err := json.Marshal(string(body))

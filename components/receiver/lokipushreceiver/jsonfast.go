@@ -5,8 +5,12 @@ package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/compone
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -29,10 +33,11 @@ func decodeJSONFast(body []byte) ([]stream, bool) {
 	d := fastDecoder{b: body}
 	// Unescaping never lengthens valid UTF-8, so the arena holds every
 	// string of the body unless invalid bytes (3 bytes each as U+FFFD) need
-	// another chunk.
-	d.arena = make([]byte, 0, len(body))
+	// another chunk (8 more bytes let str store whole words up to the end).
+	d.arena = make([]byte, 0, len(body)+8)
 	// Lines of the clients' pushes are about 100-250 bytes.
 	d.entries = make([]entry, 0, len(body)/160+1)
+	d.lifts = make([]traceLift, 0, cap(d.entries))
 	out, ok := d.request()
 	if !ok {
 		return nil, false
@@ -51,8 +56,18 @@ type fastDecoder struct {
 	// to (always of length 0): the strings handed out lie before it and
 	// never change.
 	arena []byte
-	// entries backs the entries of every stream of the request.
+	// entries and lifts back the entries of every stream of the request
+	// and what was lifted of their trace context.
 	entries []entry
+	lifts   []traceLift
+	// What str saw of the last string it decoded: traceKeys, that it may
+	// hold a trace key's name; quotes, where its '"' are, and simple, that
+	// those are all it holds of '"', '\\' and control characters (what a
+	// JSON scan of it must look at), so the scan can skip from quote to
+	// quote.
+	traceKeys bool
+	simple    bool
+	quotes    []int
 }
 
 func (d *fastDecoder) ws() {
@@ -100,6 +115,13 @@ func (d *fastDecoder) lit() (start, end int, plain, ok bool) {
 	}
 	start = d.i + 1
 	j := start
+	for j+8 <= len(b) {
+		if m := unquoteStopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		j += 8
+	}
 	for j < len(b) && plainJSONByte[b[j]] {
 		j++
 	}
@@ -129,59 +151,163 @@ func (d *fastDecoder) lit() (start, end int, plain, ok bool) {
 	return start, j, false, true
 }
 
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// unquoteStopMask flags (in the top bit of each byte) the bytes of w, eight
+// bytes of a string literal read little-endian, that unquoting must look
+// at: '"', '\\', the control characters below 0x20 and non-ASCII bytes.
+// Only the lowest flag is certain (a borrow may flag a byte above it), so
+// callers use just that: the first byte to look at is at
+// bits.TrailingZeros64(mask)/8.
+func unquoteStopMask(w uint64) uint64 {
+	q := w ^ (swarLo * '"')
+	e := w ^ (swarLo * '\\')
+	return ((w-swarLo*0x20) & ^w | (q-swarLo) & ^q | (e-swarLo) & ^e | w) & swarHi
+}
+
 // str consumes a string literal and returns its decoded content, kept in
-// the arena. A literal with escapes is found and unquoted in one pass.
+// the arena. It finds the literal's end and unquotes it in one pass,
+// eight bytes at a time between the bytes that need a look (quote,
+// backslash, control and non-ASCII bytes): each word is stored to the
+// arena before it is looked at, which is harmless because the arena's
+// free part holds nothing yet. No step writes more bytes than it reads
+// but the one for a byte of invalid UTF-8 (U+FFFD takes 3), and the arena
+// starts as large as the body, so only such bytes can make a string move
+// to a new chunk.
+//
+// When the content may hold `"trace` or `"span` (the keys the trace
+// context is lifted from), d.traceKeys is set; it is never left unset when
+// the content holds them.
 func (d *fastDecoder) str() (string, bool) {
 	d.ws()
 	b := d.b
 	if d.i >= len(b) || b[d.i] != '"' {
 		return "", false
 	}
-	start := d.i + 1
-	j := start
-	for j < len(b) && plainJSONByte[b[j]] {
-		j++
+	i := d.i + 1
+	a := d.arena[:cap(d.arena)]
+	j := 0
+	d.simple, d.quotes = true, d.quotes[:0]
+	for {
+		if i+8 <= len(b) && j+8 <= len(a) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			binary.LittleEndian.PutUint64(a[j:], w)
+			m := unquoteStopMask(w)
+			if m == 0 {
+				i += 8
+				j += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			i += k
+			j += k
+		}
+		if i >= len(b) {
+			return "", false
+		}
+		if len(a)-j < utf8.UTFMax {
+			a = growArena(a[:j], len(b)-i)
+		}
+		switch c := b[i]; {
+		case c == '"':
+			d.i = i + 1
+			d.arena = a[j:j]
+			if j == 0 {
+				return "", true
+			}
+			return unsafe.String(&a[0], j), true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return "", false
+			}
+			switch b[i+1] {
+			case '"':
+				if i+2 < len(b) && (b[i+2] == 't' || b[i+2] == 's') && traceKeyAt(b[i+2:]) {
+					d.traceKeys = true
+				}
+				d.quotes = append(d.quotes, j)
+				a[j] = '"'
+			case '/':
+				a[j] = '/'
+			case '\\':
+				d.simple = false
+				a[j] = '\\'
+			case 'b':
+				d.simple = false
+				a[j] = '\b'
+			case 'f':
+				d.simple = false
+				a[j] = '\f'
+			case 'n':
+				d.simple = false
+				a[j] = '\n'
+			case 'r':
+				d.simple = false
+				a[j] = '\r'
+			case 't':
+				d.simple = false
+				a[j] = '\t'
+			case 'u':
+				// Any escaped character may spell a key or be a quote.
+				d.traceKeys, d.simple = true, false
+				r, ok := hex4(b[i+2:])
+				if !ok {
+					return "", false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+						if r2, ok := hex4(b[i+2:]); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+								j += utf8.EncodeRune(a[j:], dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				j += utf8.EncodeRune(a[j:], r)
+				continue
+			default:
+				return "", false
+			}
+			i += 2
+			j++
+		case c < 0x20:
+			return "", false
+		case c < utf8.RuneSelf:
+			// A plain byte of the tail, too short for a word.
+			a[j] = c
+			i++
+			j++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				j += utf8.EncodeRune(a[j:], utf8.RuneError)
+			} else {
+				j += copy(a[j:], b[i:i+size])
+			}
+			i += size
+		}
 	}
-	if j >= len(b) {
-		return "", false
-	}
-	if b[j] == '"' {
-		d.i = j + 1
-		return d.keep(b[start:j], nil)
-	}
-	// Unquoting never lengthens valid UTF-8; a string the chunk cannot
-	// hold moves to a chunk of its own as append grows it.
-	if cap(d.arena) < 1<<10 {
-		d.arena = make([]byte, 0, 16<<10)
-	}
-	a := append(d.arena, b[start:j]...)
-	a, n, ok := appendUnquotedJSONUntilQuote(a, b[j:])
-	if !ok || j+n >= len(b) {
-		return "", false
-	}
-	d.i = j + n + 1
-	return d.keep(nil, a)
 }
 
-// keep returns as a string either raw copied into the arena, or a, bytes
-// just appended to the arena (at its start, so perhaps in a new array),
-// and moves the arena past them. The arena is never grown in place over
-// strings handed out: a chunk too small for raw is replaced.
-func (d *fastDecoder) keep(raw, a []byte) (string, bool) {
-	if raw != nil {
-		if len(raw) == 0 {
-			return "", true
-		}
-		if cap(d.arena) < len(raw) {
-			d.arena = make([]byte, 0, max(len(raw), 16<<10))
-		}
-		a = append(d.arena, raw...)
-	}
-	if len(a) == 0 {
-		return "", true
-	}
-	d.arena = a[len(a):]
-	return unsafe.String(&a[0], len(a)), true
+// growArena returns a new chunk holding the string begun in s, with room
+// for the rest of the body (rest bytes) as long as no more of it grows.
+func growArena(s []byte, rest int) []byte {
+	a := make([]byte, max(16<<10, len(s)+rest+16))
+	copy(a, s)
+	return a
+}
+
+// traceKeyAt reports whether s starts with the name of a key the trace
+// context is lifted from, after its quote.
+func traceKeyAt(s []byte) bool {
+	return len(s) >= 5 && string(s[:5]) == "trace" || len(s) >= 4 && string(s[:4]) == "span"
 }
 
 // view consumes a string literal that is only compared or parsed, never
@@ -269,7 +395,7 @@ func (d *fastDecoder) stream() (stream, bool) {
 			}
 			haveLabels = true
 		case k == "values" && !haveValues:
-			if s.entries, ok = d.values(); !ok {
+			if s.entries, s.lifts, ok = d.values(); !ok {
 				return s, false
 			}
 			haveValues = true
@@ -333,62 +459,73 @@ func (d *fastDecoder) labels() ([]label, bool) {
 	return ls[:n], true
 }
 
-func (d *fastDecoder) values() ([]entry, bool) {
+func (d *fastDecoder) values() ([]entry, []traceLift, bool) {
 	if !d.tok('[') {
-		return nil, false
+		return nil, nil, false
 	}
 	first := len(d.entries)
 	if !d.tok(']') {
 		for {
-			e, ok := d.entry()
+			e, lift, ok := d.entry()
 			if !ok {
-				return nil, false
+				return nil, nil, false
 			}
 			d.entries = append(d.entries, e)
+			d.lifts = append(d.lifts, lift)
 			if d.tok(']') {
 				break
 			}
 			if !d.tok(',') {
-				return nil, false
+				return nil, nil, false
 			}
 		}
 	}
-	return d.entries[first:len(d.entries):len(d.entries)], true
+	n := len(d.entries)
+	return d.entries[first:n:n], d.lifts[first:n:n], true
 }
 
 // entry consumes ["<ns>", "<line>"] or ["<ns>", "<line>", {metadata}].
-func (d *fastDecoder) entry() (entry, bool) {
-	var e entry
+func (d *fastDecoder) entry() (e entry, lift traceLift, ok bool) {
 	if !d.tok('[') {
-		return e, false
+		return e, lift, false
 	}
 	tsStr, ok := d.view()
 	if !ok || tsStr == "" {
-		return e, false
+		return e, lift, false
 	}
-	ts, ok := parseUnixNanos(tsStr)
-	if !ok {
-		return e, false
+	if e.ts, ok = parseUnixNanos(tsStr); !ok {
+		return e, lift, false
 	}
-	e.ts = ts
 	if !d.tok(',') {
-		return e, false
+		return e, lift, false
 	}
+	d.traceKeys = false
 	if e.line, ok = d.str(); !ok {
-		return e, false
+		return e, lift, false
+	}
+	// Lift the trace context now, while the quotes are known; the
+	// mapping takes what the metadata does not give.
+	lift.traceKeys = traceKeysAbsent
+	if d.traceKeys {
+		var quotes []int
+		if d.simple {
+			quotes = d.quotes
+		}
+		lift.traceKeys = traceKeysLifted
+		lift.traceID, lift.spanID, lift.hasTraceID, lift.hasSpanID = liftTraceContextQuoted(e.line, quotes)
 	}
 	if d.tok(',') {
 		if !d.peek('{') {
-			return e, false
+			return e, lift, false
 		}
 		if e.metadata, ok = d.labels(); !ok {
-			return e, false
+			return e, lift, false
 		}
 	}
 	if !d.tok(']') {
-		return e, false
+		return e, lift, false
 	}
-	return e, true
+	return e, lift, true
 }
 
 // parseUnixNanos parses a non-negative decimal int64 as strconv.ParseInt

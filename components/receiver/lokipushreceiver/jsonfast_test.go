@@ -4,16 +4,21 @@
 package lokipushreceiver
 
 import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
 // requireSameAsStd checks that whenever the fast decoder accepts a body,
-// encoding/json's path accepts it too and decodes the same streams.
+// encoding/json's path accepts it too and decodes the same streams, and
+// that the fast decoder's trace-key hints change nothing but the work.
 func requireSameAsStd(t *testing.T, body []byte) bool {
 	fast, ok := decodeJSONFast(body)
 	if !ok {
@@ -21,8 +26,41 @@ func requireSameAsStd(t *testing.T, body []byte) bool {
 	}
 	std, err := decodeJSONStd(body)
 	require.NoError(t, err, "fast path accepted what encoding/json refuses: %q", body)
-	require.Equal(t, std, fast, "body %q", body)
+	requireSoundTraceKeyHints(t, fast)
+	m := mapper{serviceNameLabels: defaultServiceNameLabels}
+	hinted := m.toLogs(fast, 7)
+	require.Equal(t, std, withoutHints(fast), "body %q", body)
+	require.Equal(t, m.toLogs(std, 7), hinted, "the hints changed the logs of %q", body)
 	return true
+}
+
+// requireSoundTraceKeyHints checks that the fast decoder gave every entry a
+// hint and said "absent" only of lines without the trace keys' names.
+func requireSoundTraceKeyHints(t *testing.T, streams []stream) {
+	for _, s := range streams {
+		require.Len(t, s.lifts, len(s.entries))
+		for i, e := range s.entries {
+			lift := s.lifts[i]
+			require.NotEqual(t, traceKeysUnknown, lift.traceKeys, "line %q", e.line)
+			switch lift.traceKeys {
+			case traceKeysAbsent:
+				require.False(t, strings.Contains(e.line, `"trace`) || strings.Contains(e.line, `"span`), "line %q holds a trace key", e.line)
+			case traceKeysLifted:
+				tid, sid, tok, sok := traceContextFromLine(e.line, true, true)
+				require.Equal(t, []any{tid, sid, tok, sok}, []any{lift.traceID, lift.spanID, lift.hasTraceID, lift.hasSpanID}, "line %q", e.line)
+			}
+		}
+	}
+}
+
+// withoutHints is streams without what the fast decoder lifted, as
+// encoding/json's path leaves them.
+func withoutHints(streams []stream) []stream {
+	out := make([]stream, len(streams))
+	for i, s := range streams {
+		out[i] = stream{labels: s.labels, entries: s.entries}
+	}
+	return out
 }
 
 func TestDecodeJSONFastTakesClientBodies(t *testing.T) {
@@ -36,9 +74,60 @@ func TestDecodeJSONFastTakesClientBodies(t *testing.T) {
 		"no-streams":          []byte(`{"streams":[]}`),
 		"escaped quotes":      []byte(`{"streams":[{"stream":{"job":"a\\"},"values":[["1","{\"k\":\"v \\\\\"}"],["2","end \\\\"],["3","é \"q\""]]}]}`),
 	}
+	// Strings of every length around the decoder's 8-byte steps, with an
+	// escape, a multi-byte character or invalid UTF-8 at each offset, up
+	// to the body's last bytes.
+	for _, special := range []string{``, `\"`, `\\`, `\u00e9`, `\ud83d\ude80`, "\u00e9", "é", "\xff"} {
+		var vals []string
+		for n := 0; n <= 24; n++ {
+			for at := 0; at <= n; at++ {
+				vals = append(vals, fmt.Sprintf(`["%d","%s%s%s"]`, n, strings.Repeat("a", at), special, strings.Repeat("b", n-at)))
+			}
+		}
+		bodies["lengths "+special] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[` + strings.Join(vals, ",") + `]}]}`)
+		bodies["at the end "+special] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1","` + special + `"]]}]}`)
+	}
+	// Invalid UTF-8 grows when decoded (each byte becomes U+FFFD's 3):
+	// enough of it makes the decoder take new chunks mid-string.
+	bad := strings.Repeat("\xff", 40000)
+	bodies["invalid UTF-8 outgrows the arena"] = []byte(`{"streams":[{"stream":{"job":"x","bad":"` + bad + `"},"values":[["1","` + bad + `\"q\"` + bad + `"],["2","after"]]}]}`)
+	// Surrogates: a pair, a lone high or low one, a high one before a
+	// non-surrogate escape or a plain character.
+	bodies["surrogates"] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1","\ud83d\ude80 \ud83d \ude80 \ud83d\u0041 \ud83dx \ude80\ud83d \ud83d\ud83d\ude80"]]}]}`)
+	// A huge line, escaped all through.
+	bodies["huge line"] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1","` + strings.Repeat(`{\"k\":\"v\\n\"},`, 50000) + `"]]}]}`)
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
 			require.True(t, requireSameAsStd(t, body), "the fast path refused %s", name)
+		})
+	}
+}
+
+func TestTraceKeyHints(t *testing.T) {
+	for _, tt := range []struct {
+		name, line string // line as a JSON string literal
+		want       traceKeysHint
+		lifted     bool
+	}{
+		{"escaped quotes", `"{\"msg\":\"hi\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}"`, traceKeysLifted, true},
+		{"span only", `"{\"spanId\":\"00f067aa0ba902b7\"}"`, traceKeysLifted, false},
+		{"key spelled with \\u", `"{\u0022trace_id\u0022:\"4bf92f3577b34da6a3ce929d0e0e4736\"}"`, traceKeysLifted, true},
+		{"letter spelled with \\u", `"{\"\u0074race_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}"`, traceKeysLifted, true},
+		{"no trace keys", `"{\"msg\":\"a trace\",\"status\":200}"`, traceKeysAbsent, false},
+		{"names without their quote", `"trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7"`, traceKeysAbsent, false},
+		{"a longer key is still looked at", `"{\"tracer\":\"x\"}"`, traceKeysLifted, false},
+		{"plain", `"plain line"`, traceKeysAbsent, false},
+		{"the name of a value", `"{\"msg\":\"traced\"}"`, traceKeysLifted, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(`{"streams":[{"stream":{"job":"\"trace"},"values":[["1",` + tt.line + `]]}]}`)
+			require.True(t, requireSameAsStd(t, body))
+			streams, _ := decodeJSONFast(body)
+			e := streams[0].entries[0]
+			require.Equal(t, tt.want, streams[0].lifts[0].traceKeys, "line %q", e.line)
+			m := mapper{serviceNameLabels: defaultServiceNameLabels}
+			lr := m.toLogs(streams, 1).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			require.Equal(t, tt.lifted, !lr.TraceID().IsEmpty())
 		})
 	}
 }
@@ -78,6 +167,39 @@ func TestParseUnixNanosMatchesParseInt(t *testing.T) {
 		require.Equal(t, err == nil && want >= 0, ok, s)
 		if ok {
 			require.Equal(t, want, got, s)
+		}
+	}
+}
+
+func TestUnquoteStopMaskFindsTheFirstByteToLookAt(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	// Every byte at every place of a word, after plain bytes and before
+	// each kind of byte (a borrow from a flagged byte must not hide it).
+	for _, after := range []byte{'a', 0, '"', 0xff, ' '} {
+		for at := 0; at < 8; at++ {
+			for c := 0; c < 256; c++ {
+				var w [8]byte
+				for i := range w {
+					w[i] = 'a'
+					if i > at {
+						w[i] = after
+					}
+				}
+				w[at] = byte(c)
+				m := unquoteStopMask(binary.LittleEndian.Uint64(w[:]))
+				first := 8
+				for i, b := range w {
+					if special(b) {
+						first = i
+						break
+					}
+				}
+				got := 8
+				if m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				require.Equal(t, first, got, "word %q", w)
+			}
 		}
 	}
 }

@@ -47,7 +47,7 @@ func TestScanLineTraceFields(t *testing.T) {
 		`"trace_id":"first","span_id":5,"traceId":"c","trace_id":"last","spanID":"s"}`
 	require.True(t, json.Valid([]byte(obj)))
 	var f lineTraceFields
-	require.True(t, scanLineTraceFields(obj, &f))
+	require.True(t, scanLineTraceFields(obj, nil, &f))
 	assert.Equal(t, lineTraceFields{traceSnake: `"last"`, traceCamel: `"c"`, spanCamel: `"s"`}, f)
 
 	deep := strings.Repeat("[", maxJSONDepth-1)
@@ -61,10 +61,35 @@ func TestScanLineTraceFields(t *testing.T) {
 		`{"a":[1 2]}`, `{"a":[1,]}`, `{"a" 1}`, `{'a':1}`, `[1]`, `"s"`, ``, ` `,
 	} {
 		var f lineTraceFields
-		got := scanLineTraceFields(line, &f)
+		got := scanLineTraceFields(line, nil, &f)
 		want := json.Valid([]byte(line)) && strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "{")
 		assert.Equal(t, want, got, "%.60q", line)
+		requireSameWithQuotes(t, line)
 	}
+	for _, line := range []string{obj, `{"a":"1","trace_id":"t","b":[1,"x",{"c":"d"}]}`, `{"a":"1}`, `{"a":"1"}"`, `{"a":1,"b":"}`, `{""`, `{"a" :"x" , "":""}`} {
+		requireSameWithQuotes(t, line)
+	}
+}
+
+// requireSameWithQuotes checks, for a line the quote-skipping scan may be
+// given (no '\\', no control characters), that it agrees with the full
+// scan.
+func requireSameWithQuotes(t *testing.T, line string) {
+	var quotes []int
+	for i := 0; i < len(line); i++ {
+		if line[i] == '\\' || line[i] < 0x20 {
+			return
+		}
+		if line[i] == '"' {
+			quotes = append(quotes, i)
+		}
+	}
+	if quotes == nil {
+		quotes = []int{}
+	}
+	var want, got lineTraceFields
+	require.Equal(t, scanLineTraceFields(line, nil, &want), scanLineTraceFields(line, quotes, &got), "%.60q", line)
+	require.Equal(t, want, got, "%.60q", line)
 }
 
 // FuzzTraceContextFromLine checks the one-pass scanner against the
@@ -89,7 +114,8 @@ func FuzzTraceContextFromLine(f *testing.F) {
 		require.Equal(t, rsid, sid)
 		var fields lineTraceFields
 		wantValid := json.Valid([]byte(line)) && strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "{")
-		require.Equal(t, wantValid, scanLineTraceFields(line, &fields))
+		require.Equal(t, wantValid, scanLineTraceFields(line, nil, &fields))
+		requireSameWithQuotes(t, line)
 	})
 }
 

@@ -4,7 +4,6 @@
 package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver"
 
 import (
-	"encoding/hex"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -70,7 +69,11 @@ func (m *mapper) toLogs(streams []stream, observed pcommon.Timestamp) plog.Logs 
 		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 		lrs.EnsureCapacity(len(s.entries))
 		for j := range s.entries {
-			putRecord(lrs.AppendEmpty(), &s.entries[j], observed, streamSevText, streamSevNum)
+			var lift *traceLift
+			if s.lifts != nil {
+				lift = &s.lifts[j]
+			}
+			putRecord(lrs.AppendEmpty(), &s.entries[j], lift, observed, streamSevText, streamSevNum)
 		}
 	}
 	return ld
@@ -115,7 +118,9 @@ func (m *mapper) putResource(attrs pcommon.Map, ls []label) {
 	}
 }
 
-func putRecord(lr plog.LogRecord, e *entry, observed pcommon.Timestamp, sevText string, sevNum plog.SeverityNumber) {
+// putRecord fills lr from e; lift, if not nil, is what the decoder did
+// about e's trace context.
+func putRecord(lr plog.LogRecord, e *entry, lift *traceLift, observed pcommon.Timestamp, sevText string, sevNum plog.SeverityNumber) {
 	lr.SetTimestamp(pcommon.Timestamp(uint64(e.ts))) //nolint:gosec // decoders guarantee e.ts >= 0
 	lr.SetObservedTimestamp(observed)
 	lr.Body().SetStr(e.line)
@@ -149,11 +154,19 @@ func putRecord(lr plog.LogRecord, e *entry, observed pcommon.Timestamp, sevText 
 		}
 	}
 	if !haveTrace || !haveSpan {
-		tid, sid, tok, sok := traceContextFromLine(e.line, !haveTrace, !haveSpan)
-		if tok {
+		var tid pcommon.TraceID
+		var sid pcommon.SpanID
+		var tok, sok bool
+		switch {
+		case lift == nil || lift.traceKeys == traceKeysUnknown:
+			tid, sid, tok, sok = traceContextFromLine(e.line, !haveTrace, !haveSpan)
+		case lift.traceKeys == traceKeysLifted:
+			tid, sid, tok, sok = lift.traceID, lift.spanID, lift.hasTraceID, lift.hasSpanID
+		}
+		if tok && !haveTrace {
 			lr.SetTraceID(tid)
 		}
-		if sok {
+		if sok && !haveSpan {
 			lr.SetSpanID(sid)
 		}
 	}
@@ -218,10 +231,7 @@ func severityNumber(level string) plog.SeverityNumber {
 // parseTraceID accepts exactly 32 hex digits that are not all zero.
 func parseTraceID(s string) (pcommon.TraceID, bool) {
 	var id pcommon.TraceID
-	if len(s) != 2*len(id) {
-		return id, false
-	}
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil || id.IsEmpty() {
+	if len(s) != 2*len(id) || !decodeHex(id[:], s) || id.IsEmpty() {
 		return pcommon.TraceID{}, false
 	}
 	return id, true
@@ -230,13 +240,38 @@ func parseTraceID(s string) (pcommon.TraceID, bool) {
 // parseSpanID accepts exactly 16 hex digits that are not all zero.
 func parseSpanID(s string) (pcommon.SpanID, bool) {
 	var id pcommon.SpanID
-	if len(s) != 2*len(id) {
-		return id, false
-	}
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil || id.IsEmpty() {
+	if len(s) != 2*len(id) || !decodeHex(id[:], s) || id.IsEmpty() {
 		return pcommon.SpanID{}, false
 	}
 	return id, true
+}
+
+// hexValue is each hex digit's value, and 0xff for any other byte.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte(0); c < 10; c++ {
+		t['0'+c] = c
+	}
+	for c := byte(0); c < 6; c++ {
+		t['a'+c], t['A'+c] = 10+c, 10+c
+	}
+	return t
+}()
+
+// decodeHex decodes the 2*len(dst) hex digits of s into dst, as
+// hex.Decode does, with one table look-up a digit and a single check at
+// the end: a line's ids are decoded once per record.
+func decodeHex(dst []byte, s string) bool {
+	s = s[:2*len(dst)]
+	var bad byte
+	for i := range dst {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo
+	}
+	return bad < 0x10
 }
 
 // traceContextFromLine lifts trace_id/traceId/traceID and
@@ -245,20 +280,40 @@ func parseSpanID(s string) (pcommon.SpanID, bool) {
 // valid hex of the right length are left alone.
 func traceContextFromLine(line string, wantTrace, wantSpan bool) (tid pcommon.TraceID, sid pcommon.SpanID, tok, sok bool) {
 	// Cheap pre-checks before validating the whole line.
-	i := 0
-	for i < len(line) && isJSONSpace(line[i]) {
-		i++
-	}
-	if i == len(line) || line[i] != '{' {
+	if !startsAnObject(line) {
 		return tid, sid, false, false
 	}
 	if !strings.Contains(line, `"trace`) && !strings.Contains(line, `"span`) {
 		return tid, sid, false, false
 	}
 	var f lineTraceFields
-	if !scanLineTraceFields(line, &f) {
+	if !scanLineTraceFields(line, nil, &f) {
 		return tid, sid, false, false
 	}
+	return traceContextFromFields(&f, wantTrace, wantSpan)
+}
+
+// liftTraceContextQuoted is traceContextFromLine for both ids of a line
+// its decoder found may hold their keys. quotes, if not nil, are the
+// positions of every '"' of the line, which then holds no '\\' and no
+// control character: the scan skips from quote to quote.
+func liftTraceContextQuoted(line string, quotes []int) (tid pcommon.TraceID, sid pcommon.SpanID, tok, sok bool) {
+	var f lineTraceFields
+	if !startsAnObject(line) || !scanLineTraceFields(line, quotes, &f) {
+		return tid, sid, false, false
+	}
+	return traceContextFromFields(&f, true, true)
+}
+
+func startsAnObject(line string) bool {
+	i := 0
+	for i < len(line) && isJSONSpace(line[i]) {
+		i++
+	}
+	return i < len(line) && line[i] == '{'
+}
+
+func traceContextFromFields(f *lineTraceFields, wantTrace, wantSpan bool) (tid pcommon.TraceID, sid pcommon.SpanID, tok, sok bool) {
 	if wantTrace {
 		for _, raw := range []string{f.traceSnake, f.traceCamel} {
 			if raw != "" {

@@ -4,7 +4,11 @@
 package lokipushreceiver
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,29 +161,85 @@ func TestTraceContextLifting(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := entry{ts: 1, line: tt.line}
-			for k, v := range tt.metadata {
-				e.metadata = append(e.metadata, label{k, v})
+		// Lifted by the mapping, by the JSON decoder (the line quoted as
+		// Go quotes it, so its quotes are escapes, and as encoding/json
+		// does), and with the decoder's hint that there is nothing to lift
+		// where that is true.
+		ways := []string{"mapping", "JSON decoder", "JSON decoder, encoding/json quoting"}
+		if !strings.Contains(tt.line, `"trace`) && !strings.Contains(tt.line, `"span`) {
+			ways = append(ways, "nothing to lift")
+		}
+		for _, way := range ways {
+			t.Run(tt.name+"/"+way, func(t *testing.T) {
+				e := entry{ts: 1, line: tt.line}
+				var lift *traceLift
+				for k, v := range tt.metadata {
+					e.metadata = append(e.metadata, label{k, v})
+				}
+				sortLabels(e.metadata)
+				switch way {
+				case "nothing to lift":
+					lift = &traceLift{traceKeys: traceKeysAbsent}
+				case "JSON decoder", "JSON decoder, encoding/json quoting":
+					q := strconv.Quote(tt.line)
+					if way != "JSON decoder" {
+						b, err := json.Marshal(tt.line)
+						require.NoError(t, err)
+						q = string(b)
+					}
+					if tt.metadata != nil {
+						md, err := json.Marshal(tt.metadata)
+						require.NoError(t, err)
+						q += "," + string(md)
+					}
+					body := []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1",` + q + `]]}]}`)
+					require.True(t, requireSameAsStd(t, body))
+					streams, _ := decodeJSONFast(body)
+					e, lift = streams[0].entries[0], &streams[0].lifts[0]
+				}
+				lr := plog.NewLogRecord()
+				putRecord(lr, &e, lift, 0, "", plog.SeverityNumberUnspecified)
+				if tt.wantTrace == "" {
+					assert.True(t, lr.TraceID().IsEmpty(), lr.TraceID().String())
+				} else {
+					assert.Equal(t, tt.wantTrace, lr.TraceID().String())
+				}
+				if tt.wantSpan == "" {
+					assert.True(t, lr.SpanID().IsEmpty(), lr.SpanID().String())
+				} else {
+					assert.Equal(t, tt.wantSpan, lr.SpanID().String())
+				}
+				if tt.wantAttrs != nil {
+					assert.Equal(t, tt.wantAttrs, lr.Attributes().AsRaw())
+				}
+				assert.Equal(t, tt.line, lr.Body().Str())
+			})
+		}
+	}
+}
+
+func TestDecodeHexMatchesEncodingHex(t *testing.T) {
+	// Every byte in either place of a digit pair, then whole ids.
+	for c := 0; c < 256; c++ {
+		for _, s := range []string{string([]byte{byte(c), 'a'}), string([]byte{'7', byte(c)})} {
+			want := make([]byte, 1)
+			_, err := hex.Decode(want, []byte(s))
+			got := make([]byte, 1)
+			ok := decodeHex(got, s)
+			require.Equal(t, err == nil, ok, "%q", s)
+			if ok {
+				require.Equal(t, want, got, "%q", s)
 			}
-			sortLabels(e.metadata)
-			lr := plog.NewLogRecord()
-			putRecord(lr, &e, 0, "", plog.SeverityNumberUnspecified)
-			if tt.wantTrace == "" {
-				assert.True(t, lr.TraceID().IsEmpty(), lr.TraceID().String())
-			} else {
-				assert.Equal(t, tt.wantTrace, lr.TraceID().String())
-			}
-			if tt.wantSpan == "" {
-				assert.True(t, lr.SpanID().IsEmpty(), lr.SpanID().String())
-			} else {
-				assert.Equal(t, tt.wantSpan, lr.SpanID().String())
-			}
-			if tt.wantAttrs != nil {
-				assert.Equal(t, tt.wantAttrs, lr.Attributes().AsRaw())
-			}
-			assert.Equal(t, tt.line, lr.Body().Str())
-		})
+		}
+	}
+	for _, s := range []string{"4bf92f3577b34da6a3ce929d0e0e4736", "4BF92F3577B34DA6A3CE929D0E0E4736", "00000000000000000000000000000000", "4bf92f3577b34da6a3ce929d0e0e473g", "4bf92f3577b34da6a3ce929d0e0e47 6"} {
+		want, err := hex.DecodeString(s)
+		got := make([]byte, 16)
+		ok := decodeHex(got, s)
+		require.Equal(t, err == nil, ok, s)
+		if ok {
+			require.Equal(t, want, got, s)
+		}
 	}
 }
 
