@@ -221,21 +221,25 @@ func TestMetricsSinkCountsSamples(t *testing.T) {
 	}
 }
 
-// TestMetricsWindow: a window passes only when the scrapes' samples
-// arrived, nothing failed or was undecodable, and the queue did not grow
-// by more than a scrape.
+// TestMetricsWindow: a window passes only when every scrape came on time
+// and its samples arrived (up to one scrape cut by the window's edges),
+// nothing failed or was undecodable, and the queue did not grow by more
+// than a scrape.
 func TestMetricsWindow(t *testing.T) {
 	at := time.Unix(0, 0)
-	a := metricsReading{at: at, appended: 1000, queue: 10}
-	ok := metricsReading{at: at.Add(2 * time.Second), appended: 1000 + 2*50000, queue: 40000}
+	a := metricsReading{at: at, appended: 1000, served: 5000, queue: 10}
+	ok := metricsReading{at: at.Add(4 * time.Second), appended: 1000 + 4*50000, served: 5000 + 4*50000, queue: 40000}
 	for _, c := range []struct {
 		name string
 		b    func(r metricsReading) metricsReading
 		want string
 	}{
 		{"everything arrived", func(r metricsReading) metricsReading { return r }, ""},
+		{"one scrape still in flight at the edge", func(r metricsReading) metricsReading { r.appended -= 50000; return r }, ""},
+		{"one scrape fewer answered at the edge", func(r metricsReading) metricsReading { r.served -= 50000; r.appended -= 50000; return r }, ""},
 		{"nothing arrived", func(r metricsReading) metricsReading { r.appended = a.appended; return r }, "no sample arrived"},
-		{"too few arrived", func(r metricsReading) metricsReading { r.appended = a.appended + 90000; return r }, "45.0k samples/s arrived of 50.0k"},
+		{"too few arrived", func(r metricsReading) metricsReading { r.appended -= 50001; return r }, "150k samples arrived of 200k served"},
+		{"scrapes fell behind", func(r metricsReading) metricsReading { r.served -= 100001; return r }, "2.0 scrapes answered in 4.0s of scraping every 1s"},
 		{"a point failed", func(r metricsReading) metricsReading { r.failed = 1; return r }, "1 points failed"},
 		{"a write did not decode", func(r metricsReading) metricsReading { r.rejected = 1; return r }, "the sink could not decode 1 writes"},
 		{"the queue grew", func(r metricsReading) metricsReading { r.queue = 60000; return r }, "queue grew from 10 to 60000"},
