@@ -49,6 +49,7 @@ import (
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	lokipushreceiver "github.com/gatewayz/otelcol-gatewayz/components/receiver/lokipushreceiver"
 	pyroscopereceiver "github.com/gatewayz/otelcol-gatewayz/components/receiver/pyroscopereceiver"
+	promscrapereceiver "github.com/gatewayz/otelcol-gatewayz/components/receiver/promscrapereceiver"
 )
 
 type aliasProvider interface{ DeprecatedAlias() component.Type }
@@ -103,6 +104,7 @@ func components() (otelcol.Factories, error) {
 		filelogreceiver.NewFactory(),
 		lokipushreceiver.NewFactory(),
 		pyroscopereceiver.NewFactory(),
+		promscrapereceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -113,6 +115,7 @@ func components() (otelcol.Factories, error) {
 		filelogreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v0.158.0",
 		lokipushreceiver.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 		pyroscopereceiver.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		promscrapereceiver.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

@@ -232,7 +232,7 @@ func collectorDashboard() *dashboard.DashboardBuilder {
 	for _, s := range signals {
 		b = b.
 			WithPanel(ts("Accepted "+s.name+" per receiver", when(
-				"Items per second each receiver (otlp, lokipush, pyroscope, prometheus) accepted, summed over every gateway.",
+				"Items per second each receiver (otlp, lokipush, pyroscope, promscrape) accepted, summed over every gateway.",
 				"nothing arrives: check the senders' endpoint and the receiver's listen address."), "short").
 				Span(8).
 				WithTarget(promQ("A", fmt.Sprintf(`sum by (receiver, transport) (rate(otelcol_receiver_accepted_%s_total[%s]))`, s.metric, rate), "{{receiver}} {{transport}}"))).

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
 
@@ -88,7 +90,9 @@ func startStarvedGateway(t *testing.T) string {
 
 // startCutOffGateway: every backend refuses every request for good (gRPC
 // InvalidArgument, HTTP 400: nothing to retry), so exports of spans, logs
-// and metrics fail.
+// and metrics fail. An application's delta counter also sends an export
+// older than its last, which delta_to_cumulative drops and counts with
+// error="delta.ErrOutOfOrder".
 func startCutOffGateway(t *testing.T) string {
 	t.Helper()
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -105,6 +109,9 @@ func startCutOffGateway(t *testing.T) string {
 				// Accepted into the sending queues, then failed there.
 				harness.SendTraces(t, gw.OTLPGRPC, "", sc.Traces())
 				harness.SendLogs(t, gw.OTLPHTTP, "", sc.Logs())
+				now := time.Now()
+				harness.SendMetrics(t, gw.OTLPHTTP, "", deltaCounter(now.Add(-time.Minute), now))
+				harness.SendMetrics(t, gw.OTLPHTTP, "", deltaCounter(now.Add(-time.Minute), now.Add(-time.Second)))
 				// A client's bad request, which the rejections extension counts.
 				resp, err := http.Post(gw.LokiPush+"/loki/api/v1/push", "application/json", strings.NewReader(`{"streams":[`))
 				if err != nil {
@@ -121,7 +128,26 @@ func startCutOffGateway(t *testing.T) string {
 		"otelcol_exporter_send_failed_spans",
 		"otelcol_exporter_send_failed_log_records",
 		"otelcol_exporter_send_failed_metric_points",
-		"otelcol_ingress_requests_rejected")
+		"otelcol_ingress_requests_rejected",
+		"otelcol_deltatocumulative_datapoints")
+}
+
+// deltaCounter is one export of an application's delta counter, one
+// increment from start to end.
+func deltaCounter(start, end time.Time) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "delta-app")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("acme.delta.requests")
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	dp := sum.DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(end))
+	dp.SetIntValue(1)
+	return md
 }
 
 // TestRuleMetricsAreProducedByThePipeline runs the gateway scenario into

@@ -111,10 +111,10 @@ func TestRulesCarryRoutingLabelsAndRunbooks(t *testing.T) {
 	}
 
 	alerts := alertRules(t)
-	// The old stack's 14, plus queue, refusal, memory-limiter and
-	// rejected-request alerts.
-	if len(alerts) != 18 {
-		t.Errorf("%d alerts, want 18", len(alerts))
+	// The old stack's 14, plus queue, refusal, memory-limiter,
+	// rejected-request and dropped-delta-point alerts.
+	if len(alerts) != 19 {
+		t.Errorf("%d alerts, want 19", len(alerts))
 	}
 	seen := map[string]bool{}
 	for _, r := range alerts {

@@ -293,9 +293,12 @@ func (r *report) goals() [][3]string {
 	goal := fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups)", rssGoalMiB)
 	measured := fmt.Sprintf("%.0f MiB (%s)", worst, where)
 	if r.metrics != nil && len(r.metrics.Samples) > 0 {
-		m := r.metrics.Samples[0]
-		goal = fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups) and scrape-otlp-mimir at its sustained rate", rssGoalMiB)
-		measured += fmt.Sprintf("; scrape-otlp-mimir %.0f MiB at %s samples/s", m.PeakRSS, si(r.metrics.Rate))
+		// At the rate goal in a fresh collector when the sustained rate is
+		// above it (the metrics bench's at-goal window), else at the
+		// sustained rate.
+		m := r.metrics.Samples[len(r.metrics.Samples)-1]
+		goal = fmt.Sprintf("peak RSS < %d MiB at the comparison rates (the goal rate where both sides sustain it; largest of all setups) and scrape-otlp-mimir at the rate goal, or its sustained rate if lower", rssGoalMiB)
+		measured += fmt.Sprintf("; scrape-otlp-mimir %.0f MiB at %s samples/s", m.PeakRSS, si(m.Rate))
 		if math.IsNaN(worst) || m.PeakRSS > worst {
 			worst = m.PeakRSS
 		}
@@ -454,7 +457,7 @@ func (r *report) write(path string) error {
 	if len(optins) > 0 {
 		p("%s.", strings.Join(optins, "; "))
 	}
-	p("\n- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and writes it to Mimir over OTLP, here a sink that decodes every write (its compression, then the protobuf) and counts the samples Mimir would store (a histogram point is its buckets with +Inf, _sum and _count): a real Prometheus costs about as much CPU per sample to append as the collector spends to scrape and write it, and could not take these rates on the load core (the end-to-end tests check what reaches a real one). The search raises the series count while the sink receives what the scrapes hold, no point fails and the exporter's queue does not grow by more than a scrape. Its CPU per 1M is per sample received.\n", metricsScrapeInterval)
+	p("\n- **Metrics**: gateway.yaml scrapes a generated exposition every %s (its FastAPI job) and writes it to Mimir over OTLP, here a sink that decodes every write (its compression, then the protobuf) and counts the samples Mimir would store (a histogram point is its buckets with +Inf, _sum and _count): a real Prometheus costs about as much CPU per sample to append as the collector spends to scrape and write it, and could not take these rates on the load core (the end-to-end tests check what reaches a real one). A window runs from the first to the last write the sink received in it (each scrape lands as a few writes, so a rate between fixed clock times would be off by up to a scrape), and passes when samples arrived, the sink decoded every write, the Mimir exporter failed no point, its queue grew by no more than one scrape's samples, the target answered at least (the window ÷ %s) − 1 whole scrapes (the scrape loop kept its interval), and the samples that arrived are at least those of the answered scrapes less one scrape (a scrape may straddle an edge). The search raises the series count while its windows pass; the confirmation needs a whole %s window at the count found and lowers it by a tenth while one fails. The sustained rate is one scrape's samples per %s; CPU per 1M is per sample received.\n", metricsScrapeInterval, metricsScrapeInterval, e.duration, metricsScrapeInterval)
 	p("- Knobs: `BENCH_DURATION`, `BENCH_STEP`, `BENCH_ROUNDS`, `BENCH_REFINE`, `BENCH_SIGNALS`, `BENCH_WORKERS`, `BENCH_COLLECTOR_CPU`, `BENCH_LOAD_CPUS` (README, Environment variables).\n")
 	p("\nA sustained rate can also be bounded by the load generator's core: a collector core use well under 100%% at the sustained rate says the collector was not the limit.\n")
 	p("\n<details><summary>Rate search steps</summary>\n\n")
@@ -521,6 +524,9 @@ func (r *report) panels() []panel {
 	rss := panel{Title: fmt.Sprintf("peak RSS at the comparison rates, MiB (goal < %d)", rssGoalMiB)}
 	for _, res := range r.allResults() {
 		v := peakOf(res.Samples)
+		if res == r.metrics && len(res.Samples) > 0 {
+			v = res.Samples[len(res.Samples)-1].PeakRSS // as in the goals table
+		}
 		rss.Bars = append(rss.Bars, bar{Label: res.Setup.Name, Value: v, Goal: rssGoalMiB, Text: fmt.Sprintf("%.0f", v)})
 	}
 	var out []panel

@@ -299,7 +299,7 @@ func TestKubernetesManifests(t *testing.T) {
 			runs[r] += o.Spec.Replicas
 		}
 		gateways += o.Spec.Replicas
-		if slices.Contains(scrapes, "prometheus/backends") && (o.Spec.Replicas != 1 || o.Spec.Strategy.Type != "Recreate") {
+		if slices.Contains(scrapes, "promscrape/backends") && (o.Spec.Replicas != 1 || o.Spec.Strategy.Type != "Recreate") {
 			t.Errorf("%s scrapes the shared targets with %d replicas, strategy %q: want 1 and Recreate, or a rollout runs two scrapers", key, o.Spec.Replicas, o.Spec.Strategy.Type)
 		}
 	}

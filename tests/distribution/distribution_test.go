@@ -51,7 +51,7 @@ func TestComponentsListsEveryComponent(t *testing.T) {
 		got  []string
 		want []string
 	}{
-		"receivers": {names(listed.Receivers), []string{"otlp", "prometheus", "file_log", "lokipush", "pyroscope"}},
+		"receivers": {names(listed.Receivers), []string{"otlp", "prometheus", "promscrape", "file_log", "lokipush", "pyroscope"}},
 		"processors": {names(listed.Processors), []string{"memory_limiter", "batch", "resource", "transform", "attributes",
 			"filter", "redaction", "tail_sampling", "resource_detection", "delta_to_cumulative", "backpressure"}},
 		"connectors": {names(listed.Connectors), []string{"span_metrics", "service_graph", "forward", "signal_to_metrics", "count"}},

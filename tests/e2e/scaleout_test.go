@@ -60,9 +60,9 @@ func TestScaleOut(t *testing.T) {
 	for i := range gws {
 		// As compose/scale.yaml: gateway-1 scrapes the shared targets, no
 		// gateway the API, each gateway itself.
-		receivers := "[otlp, prometheus/self]"
+		receivers := "[otlp, promscrape/self]"
 		if i == 0 {
-			receivers = "[otlp, prometheus/backends, prometheus/self]"
+			receivers = "[otlp, promscrape/backends, promscrape/self]"
 		}
 		gws[i] = harness.StartGateway(t, harness.GatewayOptions{Env: map[string]string{
 			"COLLECTOR_INSTANCE_ID":     instanceID(i),
@@ -278,10 +278,10 @@ func TestScaleOut(t *testing.T) {
 			`up{job=~"gatewayz_production|gatewayz_data_metrics_production|redis_exporter|mimir|loki|tempo|pyroscope"} == 1`: harness.Series(7),
 			// The shared targets by gateway-1 alone: only its collector
 			// runs that scrape, and no gateway runs the API's.
-			`count by (instance) (otelcol_receiver_accepted_metric_points_total{receiver="prometheus/backends"})`:                       harness.Series(1),
-			`count by (instance) (otelcol_receiver_accepted_metric_points_total{receiver="prometheus/backends", instance="gateway-1"})`: harness.Series(1),
-			`otelcol_receiver_accepted_metric_points_total{job="otelcol-gatewayz", receiver="prometheus"}`:                              harness.Series(0),
-			`count by (instance) (otelcol_receiver_accepted_metric_points_total{job="otelcol-gatewayz", receiver="prometheus/self"})`:   harness.Series(3),
+			`count by (instance) (otelcol_receiver_accepted_metric_points_total{receiver="promscrape/backends"})`:                       harness.Series(1),
+			`count by (instance) (otelcol_receiver_accepted_metric_points_total{receiver="promscrape/backends", instance="gateway-1"})`: harness.Series(1),
+			`otelcol_receiver_accepted_metric_points_total{job="otelcol-gatewayz", receiver="promscrape"}`:                              harness.Series(0),
+			`count by (instance) (otelcol_receiver_accepted_metric_points_total{job="otelcol-gatewayz", receiver="promscrape/self"})`:   harness.Series(3),
 		}
 		for _, job := range []string{"redis_exporter", "mimir", "loki", "tempo", "pyroscope"} {
 			scraped[fmt.Sprintf(`sum(gatewayz_http_requests_total{job=%q})`, job)] = harness.Value(harness.FakeFastAPIRequests)
@@ -380,7 +380,7 @@ func TestAgentStopWithGatewayDown(t *testing.T) {
 // the application pushes still gets through.
 func TestAgentWithoutScrape(t *testing.T) {
 	gw := harness.StartGateway(t, harness.GatewayOptions{Prometheus: true, Env: map[string]string{
-		"METRICS_RECEIVERS": "[otlp, prometheus/self]",
+		"METRICS_RECEIVERS": "[otlp, promscrape/self]",
 	}})
 	env := agentEnv(t, gw, t.TempDir())
 	env["AGENT_SCRAPE_TARGET"] = harness.StartFakeFastAPI(t)
@@ -392,9 +392,10 @@ func TestAgentWithoutScrape(t *testing.T) {
 	gw.Prometheus.WaitFor(t, 30*time.Second, harness.PromQL{
 		`acme_agent_pushed_gauge`: harness.Value(7),
 	})
-	// A running scrape would have written by then: the scrape manager
-	// starts a target up to 5 s after the receiver starts, then scrapes it
-	// every second (with the scrape on, this test sees 14 series).
+	// A running scrape would have written by then: promscrape first scrapes
+	// a target at an offset within its interval, a second for job
+	// gatewayz_production here (with the scrape on, this test sees 8 series
+	// of that job by then, 14 once the 30 s data job has run too).
 	time.Sleep(time.Until(started.Add(12 * time.Second)))
 	gw.Prometheus.Expect(t, harness.PromQL{
 		`{job=~"gatewayz_production|gatewayz_data_metrics_production"}`: harness.Series(0),

@@ -180,7 +180,7 @@ func TestPanelsAgainstScenario(t *testing.T) {
 			"otelcol_receiver_accepted_log_records_total":     "lokipush",
 			"otelcol_receiver_accepted_profile_samples_total": "pyroscope",
 			"otelcol_receiver_accepted_spans_total":           "otlp",
-			"otelcol_receiver_accepted_metric_points_total":   "prometheus",
+			"otelcol_receiver_accepted_metric_points_total":   "promscrape",
 		} {
 			expr := panelQuery(t, "collector/collector.json", metric)
 			s, err := prom.Query(strings.ReplaceAll(expr, "$__rate_interval", "1m"))
