@@ -778,7 +778,7 @@ func (s *scrape) finish(duration time.Duration, fetched bool, err error) {
 		scraped, added = 0, 0
 	}
 	values := []float64{up, duration.Seconds(), float64(scraped), float64(scraped), float64(added)}
-	for i, r := range t.reportEntries() {
+	for i, r := range t.report {
 		s.add(r, s.ts, values[i])
 	}
 	s.flushFamily()
@@ -789,19 +789,6 @@ func (s *scrape) finish(duration time.Duration, fetched bool, err error) {
 		t.meta = s.meta
 		t.targetInfo = s.targetInfo
 	}
-}
-
-// reportEntries are the series of Prometheus's report gauges for t.
-func (t *target) reportEntries() []*seriesEntry {
-	if t.report == nil {
-		for _, name := range reportNames {
-			b := labels.NewBuilder(t.labels)
-			b.Set(model.MetricNameLabel, name)
-			ls := b.Labels()
-			t.report = append(t.report, &seriesEntry{slow: &slowSeries{ls: ls, name: name}})
-		}
-	}
-	return t.report
 }
 
 // scopeKey names the instrumentation scope of a series' otel_scope_*

@@ -951,8 +951,9 @@ func equivSample(scrapeTs pcommon.Timestamp, port, scope string) pmetric.Metrics
 	return md
 }
 
+// findMetric finds a metric by name in md, or returns an empty one.
 func findMetric(md pmetric.Metrics, name string) pmetric.Metric {
-	var found pmetric.Metric
+	found := pmetric.NewMetric()
 	forEachMetric(md, func(_ pmetric.ResourceMetrics, _ pmetric.ScopeMetrics, m pmetric.Metric) {
 		if m.Name() == name {
 			found = m

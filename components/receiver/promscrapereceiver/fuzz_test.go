@@ -4,10 +4,8 @@
 package promscrapereceiver
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -52,71 +50,13 @@ func fuzzTarget(labelsOnly bool) *target {
 	return t
 }
 
-// scrapeBody runs one scrape of body and returns its points, one line
-// each, sorted.
+// scrapeBody runs one scrape of body and returns its points as the
+// equivalence test writes them.
 func scrapeBody(t *target, body []byte, contentType string, n int) []string {
-	var lines []string
-	emit := func(md pmetric.Metrics) {
-		rms := md.ResourceMetrics()
-		for i := 0; i < rms.Len(); i++ {
-			res := attrText(rms.At(i).Resource().Attributes())
-			for j := 0; j < rms.At(i).ScopeMetrics().Len(); j++ {
-				ms := rms.At(i).ScopeMetrics().At(j).Metrics()
-				for k := 0; k < ms.Len(); k++ {
-					lines = append(lines, pointLines(res, ms.At(k))...)
-				}
-			}
-		}
-	}
-	s := t.begin(time.UnixMilli(int64(1e12)+int64(n)*1000), 3, emit)
+	var reqs []pmetric.Metrics
+	at := time.UnixMilli(int64(1e12) + int64(n)*1000)
+	s := t.begin(at, 3, func(md pmetric.Metrics) { reqs = append(reqs, md) })
 	err := s.parse(append([]byte(nil), body...), contentType)
 	s.finish(time.Millisecond, true, err)
-	sort.Strings(lines)
-	return lines
-}
-
-func attrText(m pcommon.Map) string {
-	var kv []string
-	m.Range(func(k string, v pcommon.Value) bool {
-		kv = append(kv, k+"="+v.AsString())
-		return true
-	})
-	sort.Strings(kv)
-	return strings.Join(kv, ",")
-}
-
-func pointLines(res string, m pmetric.Metric) []string {
-	head := fmt.Sprintf("%s|%s|%s|%s|%s", res, m.Name(), m.Type(), m.Unit(), m.Description())
-	var out []string
-	switch m.Type() {
-	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
-		var dps pmetric.NumberDataPointSlice
-		if m.Type() == pmetric.MetricTypeSum {
-			dps = m.Sum().DataPoints()
-		} else {
-			dps = m.Gauge().DataPoints()
-		}
-		for i := 0; i < dps.Len(); i++ {
-			p := dps.At(i)
-			v := p.DoubleValue()
-			if m.Name() == "scrape_duration_seconds" {
-				v = 0
-			}
-			out = append(out, fmt.Sprintf("%s|%s|%d|%d|%v|%d", head, attrText(p.Attributes()), p.StartTimestamp(), p.Timestamp(), v, p.Flags()))
-		}
-	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			p := dps.At(i)
-			out = append(out, fmt.Sprintf("%s|%s|%d|%v|%v|%v|%d", head, attrText(p.Attributes()), p.Count(), p.Sum(),
-				p.ExplicitBounds().AsRaw(), p.BucketCounts().AsRaw(), p.Flags()))
-		}
-	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			p := dps.At(i)
-			out = append(out, fmt.Sprintf("%s|%s|%d|%v|%d", head, attrText(p.Attributes()), p.Count(), p.Sum(), p.QuantileValues().Len()))
-		}
-	}
-	return out
+	return canonicalScrape(reqs, pcommon.NewTimestampFromTime(at), "1")
 }

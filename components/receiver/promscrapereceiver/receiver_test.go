@@ -70,7 +70,7 @@ func (r *recorder) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cur = append(r.cur, md)
-	if metricNamed(md, "scrape_series_added").Name() != "" {
+	if findMetric(md, "scrape_series_added").Name() != "" {
 		r.requests = append(r.requests, r.cur)
 		r.cur = nil
 	}
@@ -120,25 +120,9 @@ func start(t *testing.T, e *exposer, next consumer.Metrics, edit func(*Config)) 
 	return logs
 }
 
-// metricNamed finds a metric by name in md, or returns an empty one.
-func metricNamed(md pmetric.Metrics, name string) pmetric.Metric {
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		sms := md.ResourceMetrics().At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				if ms.At(k).Name() == name {
-					return ms.At(k)
-				}
-			}
-		}
-	}
-	return pmetric.NewMetric()
-}
-
 func inScrape(reqs []pmetric.Metrics, name string) pmetric.Metric {
 	for _, md := range reqs {
-		if m := metricNamed(md, name); m.Name() != "" {
+		if m := findMetric(md, name); m.Name() != "" {
 			return m
 		}
 	}
@@ -173,10 +157,10 @@ func TestRequestsAreBounded(t *testing.T) {
 	for _, md := range reqs {
 		assert.LessOrEqual(t, md.DataPointCount(), 3)
 		points += md.DataPointCount()
-		if g := metricNamed(md, "g"); g.Type() == pmetric.MetricTypeGauge {
+		if g := findMetric(md, "g"); g.Type() == pmetric.MetricTypeGauge {
 			gauges += g.Gauge().DataPoints().Len()
 		}
-		if m := metricNamed(md, "h"); m.Type() == pmetric.MetricTypeHistogram {
+		if m := findMetric(md, "h"); m.Type() == pmetric.MetricTypeHistogram {
 			h := m.Histogram().DataPoints()
 			for i := 0; i < h.Len(); i++ {
 				// No histogram is cut in two.

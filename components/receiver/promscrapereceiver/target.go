@@ -65,6 +65,8 @@ type target struct {
 	targetInfo labels.Labels
 	// scopes holds, by scopeKey, the labels of a series in that scope.
 	scopes map[string]labels.Labels
+	// report are the series of Prometheus's report gauges, in reportNames'
+	// order.
 	report []*seriesEntry
 	groups []group
 	// labelsOnly keeps every series' labels, never its text: the fuzz
@@ -103,6 +105,10 @@ func newTarget(sc *ScrapeConfig, cfg *Config, addr string, static map[string]str
 		meta:            map[string]familyMeta{},
 	}
 	t.resource = newResource(t.job, t.instance, t.scheme)
+	for _, name := range reportNames {
+		b.Set(model.MetricNameLabel, name)
+		t.report = append(t.report, &seriesEntry{slow: &slowSeries{ls: b.Labels(), name: name}})
+	}
 	t.staticLabels = ls.Len() - 2 // all but job and instance
 	return t
 }
