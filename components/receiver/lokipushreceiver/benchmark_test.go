@@ -237,15 +237,22 @@ func BenchmarkDecodeJSON(b *testing.B) {
 // BenchmarkTraceContextFromLine compares the one-pass scan of a JSON line
 // with json.Valid followed by a second scan, which it replaced.
 func BenchmarkTraceContextFromLine(b *testing.B) {
-	line := `{"level":"info","msg":"chat completion served","provider":"openai","model":"gpt-4o","route":"/v1/chat/completions","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`
+	lines := map[string]string{
+		"short": `{"level":"info","msg":"chat completion served","provider":"openai","model":"gpt-4o","route":"/v1/chat/completions","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`,
+		// A message of a few hundred bytes (a query, a URL, an error
+		// chain), as many application lines carry.
+		"longmsg": `{"level":"error","logger":"app.db","msg":"query failed after 3 retries: SELECT id, tenant_id, model, prompt_tokens, completion_tokens, created_at FROM usage_events WHERE tenant_id = $1 AND created_at > now() - interval '1 hour' ORDER BY created_at DESC LIMIT 500: pq: canceling statement due to statement timeout","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`,
+	}
 	for name, lift := range map[string]func(string, bool, bool) (pcommon.TraceID, pcommon.SpanID, bool, bool){"onepass": traceContextFromLine, "jsonvalid": refTraceContextFromLine} {
-		b.Run(name, func(b *testing.B) {
-			perLine(b, 1, func() {
-				if _, _, tok, sok := lift(line, true, true); !tok || !sok {
-					b.Fatal("not lifted")
-				}
+		for shape, line := range lines {
+			b.Run(name+"/"+shape, func(b *testing.B) {
+				perLine(b, 1, func() {
+					if _, _, tok, sok := lift(line, true, true); !tok || !sok {
+						b.Fatal("not lifted")
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -116,7 +116,7 @@ func (d *fastDecoder) lit() (start, end int, plain, ok bool) {
 	start = d.i + 1
 	j := start
 	for j+8 <= len(b) {
-		if m := unquoteStopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+		if m := unquoteStopMask(binary.LittleEndian.Uint64(b[j : j+8])); m != 0 {
 			j += bits.TrailingZeros64(m) >> 3
 			break
 		}
@@ -193,8 +193,8 @@ func (d *fastDecoder) str() (string, bool) {
 	d.simple, d.quotes = true, d.quotes[:0]
 	for {
 		if i+8 <= len(b) && j+8 <= len(a) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			binary.LittleEndian.PutUint64(a[j:], w)
+			w := binary.LittleEndian.Uint64(b[i : i+8])
+			binary.LittleEndian.PutUint64(a[j:j+8], w)
 			m := unquoteStopMask(w)
 			if m == 0 {
 				i += 8
@@ -205,11 +205,20 @@ func (d *fastDecoder) str() (string, bool) {
 			i += k
 			j += k
 		}
+		// An escaped quote first, without the switch below: a JSON line
+		// has dozens.
+		if i+2 < len(b) && binary.LittleEndian.Uint16(b[i:i+2]) == '\\'|'"'<<8 {
+			if (b[i+2] == 't' || b[i+2] == 's') && traceKeyAt(b[i+2:]) {
+				d.traceKeys = true
+			}
+			d.quotes = append(d.quotes, j)
+			a[j] = '"'
+			i += 2
+			j++
+			continue
+		}
 		if i >= len(b) {
 			return "", false
-		}
-		if len(a)-j < utf8.UTFMax {
-			a = growArena(a[:j], len(b)-i)
 		}
 		switch c := b[i]; {
 		case c == '"':
@@ -287,6 +296,12 @@ func (d *fastDecoder) str() (string, bool) {
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
+				// The one step that writes more than it reads: every
+				// other one keeps the free arena at least as long as
+				// the rest of the body, so only this one needs a check.
+				if len(a)-j < len(b)-i+2 {
+					a = growArena(a[:j], len(b)-i)
+				}
 				j += utf8.EncodeRune(a[j:], utf8.RuneError)
 			} else {
 				j += copy(a[j:], b[i:i+size])

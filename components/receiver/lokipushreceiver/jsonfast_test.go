@@ -91,6 +91,15 @@ func TestDecodeJSONFastTakesClientBodies(t *testing.T) {
 	// enough of it makes the decoder take new chunks mid-string.
 	bad := strings.Repeat("\xff", 40000)
 	bodies["invalid UTF-8 outgrows the arena"] = []byte(`{"streams":[{"stream":{"job":"x","bad":"` + bad + `"},"values":[["1","` + bad + `\"q\"` + bad + `"],["2","after"]]}]}`)
+	// Only those bytes check the arena's room: the steps around them
+	// (whole words, escaped quotes, plain tail bytes) rely on the room
+	// they leave. Runs of each kind after runs of invalid bytes of every
+	// length put each step at the very end of a chunk.
+	var mixed strings.Builder
+	for n := 1; n < 40; n++ {
+		mixed.WriteString(strings.Repeat("\xff", n*97) + strings.Repeat("w", n%11) + `\"` + strings.Repeat("\xfe", n) + `\\` + strings.Repeat("é", n%3))
+	}
+	bodies["invalid UTF-8 among words and escapes"] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1","` + mixed.String() + `"],["2","` + mixed.String() + `"]]}]}`)
 	// Surrogates: a pair, a lone high or low one, a high one before a
 	// non-surrogate escape or a plain character.
 	bodies["surrogates"] = []byte(`{"streams":[{"stream":{"job":"x"},"values":[["1","\ud83d\ude80 \ud83d \ude80 \ud83d\u0041 \ud83dx \ude80\ud83d \ud83d\ud83d\ude80"]]}]}`)

@@ -12,6 +12,8 @@ package lokipushreceiver // import "github.com/gatewayz/otelcol-gatewayz/compone
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -175,6 +177,15 @@ var jsonStringStop = func() (t [256]bool) {
 	return t
 }()
 
+// stringStopMask is unquoteStopMask for a scan that does not check UTF-8:
+// it flags '"', '\\' and the control characters below 0x20, and no byte
+// at or above 0x80. As there, only the lowest flag is certain.
+func stringStopMask(w uint64) uint64 {
+	q := w ^ (swarLo * '"')
+	e := w ^ (swarLo * '\\')
+	return ((w-swarLo*0x20) & ^w | (q-swarLo) & ^q | (e-swarLo) & ^e) & swarHi
+}
+
 // lineTraceFields are the raw string values (quotes included, "" if
 // absent) of the top-level trace and span keys of a JSON object line; for
 // a key given twice, the last one, as encoding/json keeps.
@@ -197,7 +208,7 @@ func scanLineTraceFields(line string, quotes []int, f *lineTraceFields) bool {
 	if p.i >= len(p.s) || p.s[p.i] != '{' {
 		return false
 	}
-	if !p.object(f) {
+	if !p.topObject(f) {
 		return false
 	}
 	p.ws()
@@ -223,45 +234,154 @@ func (p *lineScanner) ws() {
 
 // str consumes the string literal at p.s[p.i] == '"'.
 func (p *lineScanner) str() bool {
+	end, ok := p.strEnd(p.i)
+	p.i = end
+	return ok
+}
+
+// strEnd returns the index after the string literal at p.s[i] == '"'.
+func (p *lineScanner) strEnd(i int) (int, bool) {
 	if p.quotes != nil {
-		// Every quote before p.i was consumed as a string's, so this is
+		// Every quote before i was consumed as a string's, so this is
 		// the next one, and the string ends at the one after.
-		if p.qi+1 >= len(p.quotes) || p.quotes[p.qi] != p.i {
-			return false
+		if p.qi+1 >= len(p.quotes) || p.quotes[p.qi] != i {
+			return i, false
 		}
-		p.i = p.quotes[p.qi+1] + 1
 		p.qi += 2
-		return true
+		return p.quotes[p.qi-1] + 1, true
 	}
-	s := p.s
-	i := p.i + 1
+	return skipJSONString(p.s, i)
+}
+
+// skipJSONString returns the index after the string literal at s[i] == '"',
+// and false when it is not a valid one.
+func skipJSONString(s string, i int) (int, bool) {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i++
 	for {
-		for i < len(s) && !jsonStringStop[s[i]] {
-			i++
-		}
-		if i >= len(s) {
-			return false
+		// Eight bytes at a time up to the first byte to look at: a line
+		// that is not its decoder's JSON (Promtail's protobuf lines) has
+		// long runs of plain text between its quotes.
+		if i+8 <= len(b) {
+			m := stringStopMask(binary.LittleEndian.Uint64(b[i : i+8]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(s) && !jsonStringStop[s[i]] {
+				i++
+			}
+			if i >= len(s) {
+				return i, false
+			}
 		}
 		switch s[i] {
 		case '"':
-			p.i = i + 1
-			return true
+			return i + 1, true
 		case '\\':
 			if i+1 >= len(s) {
-				return false
+				return i, false
 			}
 			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(s) || !isHexDigit(s[i+2]) || !isHexDigit(s[i+3]) || !isHexDigit(s[i+4]) || !isHexDigit(s[i+5]) {
-					return false
+					return i, false
 				}
 				i += 6
 			default:
-				return false
+				return i, false
 			}
 		default: // control character
+			return i, false
+		}
+	}
+}
+
+func skipJSONSpace(s string, i int) int {
+	for i < len(s) && isJSONSpace(s[i]) {
+		i++
+	}
+	return i
+}
+
+// topObject is object for the top level, f not nil, with the position
+// (and the next quote's index) in locals: string members, what log lines
+// hold, take no call.
+func (p *lineScanner) topObject(f *lineTraceFields) bool {
+	s, qs, qi := p.s, p.quotes, p.qi
+	p.depth++
+	i := skipJSONSpace(s, p.i+1)
+	if i < len(s) && s[i] == '}' {
+		p.i = i + 1
+		p.depth--
+		return true
+	}
+	var ok bool
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return false
+		}
+		kStart := i
+		if qs != nil {
+			if qi+1 >= len(qs) || qs[qi] != i {
+				return false
+			}
+			i, qi = qs[qi+1]+1, qi+2
+		} else if i, ok = skipJSONString(s, i); !ok {
+			return false
+		}
+		key := s[kStart+1 : i-1]
+		i = skipJSONSpace(s, i)
+		if i >= len(s) || s[i] != ':' {
+			return false
+		}
+		i = skipJSONSpace(s, i+1)
+		if i >= len(s) {
+			return false
+		}
+		if vStart := i; s[i] == '"' {
+			if qs != nil {
+				if qi+1 >= len(qs) || qs[qi] != i {
+					return false
+				}
+				i, qi = qs[qi+1]+1, qi+2
+			} else if i, ok = skipJSONString(s, i); !ok {
+				return false
+			}
+			raw := s[vStart:i]
+			switch key {
+			case "trace_id":
+				f.traceSnake = raw
+			case "traceId", "traceID":
+				f.traceCamel = raw
+			case "span_id":
+				f.spanSnake = raw
+			case "spanId", "spanID":
+				f.spanCamel = raw
+			}
+		} else {
+			p.i, p.qi = i, qi
+			if !p.value() {
+				return false
+			}
+			i, qi = p.i, p.qi
+		}
+		i = skipJSONSpace(s, i)
+		if i >= len(s) {
+			return false
+		}
+		switch s[i] {
+		case ',':
+			i = skipJSONSpace(s, i+1)
+		case '}':
+			p.i, p.qi = i+1, qi
+			p.depth--
+			return true
+		default:
 			return false
 		}
 	}
@@ -275,7 +395,7 @@ func (p *lineScanner) value() bool {
 	case '"':
 		return p.str()
 	case '{':
-		return p.object(nil)
+		return p.object()
 	case '[':
 		return p.array()
 	case 't':
@@ -338,9 +458,9 @@ func (p *lineScanner) number() bool {
 	return true
 }
 
-// object consumes the object at p.s[p.i] == '{'. With f set (the top
-// level), it records the trace and span members whose values are strings.
-func (p *lineScanner) object(f *lineTraceFields) bool {
+// object consumes a nested object at p.s[p.i] == '{' (topObject reads
+// the top level's members).
+func (p *lineScanner) object() bool {
 	if p.depth++; p.depth > maxJSONDepth {
 		return false
 	}
@@ -355,33 +475,17 @@ func (p *lineScanner) object(f *lineTraceFields) bool {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
 			return false
 		}
-		kStart := p.i
 		if !p.str() {
 			return false
 		}
-		key := p.s[kStart+1 : p.i-1]
 		p.ws()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
 			return false
 		}
 		p.i++
 		p.ws()
-		vStart := p.i
 		if !p.value() {
 			return false
-		}
-		if f != nil && p.s[vStart] == '"' {
-			raw := p.s[vStart:p.i]
-			switch key {
-			case "trace_id":
-				f.traceSnake = raw
-			case "traceId", "traceID":
-				f.traceCamel = raw
-			case "span_id":
-				f.spanSnake = raw
-			case "spanId", "spanID":
-				f.spanCamel = raw
-			}
 		}
 		p.ws()
 		if p.i >= len(p.s) {

@@ -4,7 +4,9 @@
 package lokipushreceiver
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 	"unsafe"
@@ -68,6 +70,67 @@ func TestScanLineTraceFields(t *testing.T) {
 	}
 	for _, line := range []string{obj, `{"a":"1","trace_id":"t","b":[1,"x",{"c":"d"}]}`, `{"a":"1}`, `{"a":"1"}"`, `{"a":1,"b":"}`, `{""`, `{"a" :"x" , "":""}`} {
 		requireSameWithQuotes(t, line)
+	}
+}
+
+func TestStringStopMaskFindsTheFirstByteToLookAt(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	// Every byte at every place of a word, after plain bytes (ASCII or
+	// not, which this scan passes over) and before each kind of byte (a
+	// borrow from a flagged byte must not hide it).
+	for _, plain := range []byte{'a', 0xc3, 0xff} {
+		for _, after := range []byte{'a', 0, '"', 0xff, ' '} {
+			for at := 0; at < 8; at++ {
+				for c := 0; c < 256; c++ {
+					var w [8]byte
+					for i := range w {
+						w[i] = plain
+						if i > at {
+							w[i] = after
+						}
+					}
+					w[at] = byte(c)
+					m := stringStopMask(binary.LittleEndian.Uint64(w[:]))
+					first := 8
+					for i, b := range w {
+						if special(b) {
+							first = i
+							break
+						}
+					}
+					got := 8
+					if m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					require.Equal(t, first, got, "word %q", w)
+				}
+			}
+		}
+	}
+}
+
+// TestScanLineStringEnds puts each kind of byte a string scan stops at (or
+// must not stop at) at every offset from a word boundary, in strings long
+// enough for the eight-byte skip and too short for it, and checks the
+// scan against json.Valid.
+func TestScanLineStringEnds(t *testing.T) {
+	for _, stop := range []string{``, `\"`, `\\`, `\/`, `\n`, `\u00e9`, `\uD83D\uDE80`, `\x`, `\u12g4`, "\x01", "\x1f", "\x7f", "é", "\xff", `}`, `"`} {
+		for pre := 0; pre < 20; pre++ {
+			for post := 0; post < 12; post += 3 {
+				lit := `"` + strings.Repeat("p", pre) + stop + strings.Repeat("q", post) + `"`
+				for _, line := range []string{`{"k":` + lit + `}`, `{` + lit + `:1,"trace_id":` + lit + `}`, `{"k":[` + lit + `,` + lit + `]}`} {
+					var f lineTraceFields
+					got := scanLineTraceFields(line, nil, &f)
+					want := json.Valid([]byte(line))
+					require.Equal(t, want, got, "%q", line)
+				}
+			}
+		}
+	}
+	// An unterminated string ends the scan at every length.
+	for n := 0; n < 20; n++ {
+		var f lineTraceFields
+		require.False(t, scanLineTraceFields(`{"k":"`+strings.Repeat("p", n), nil, &f))
 	}
 }
 

@@ -11,9 +11,13 @@ import (
 )
 
 // One encoder and decoder for every target: EncodeAll and DecodeAll may
-// run concurrently.
+// run concurrently. The encoder keeps its history between bodies: 8 MB at
+// the default window in a heap profile at 250k series. Label sets repeat
+// within far less than 1 MB: that body packed to 462 KB with it, 480 KB
+// with the default.
 var (
-	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
 )
 

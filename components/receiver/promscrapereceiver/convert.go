@@ -269,7 +269,7 @@ func (s *scrape) parse(body []byte, contentType string) error {
 			s.scraped++
 			off, inBody := offsetIn(s.body, raw)
 			h := xxhash.Sum64(raw)
-			st, known := t.series[h]
+			st, known := t.series.get(h)
 			switch {
 			case known && st.gen == s.gen:
 				continue // the same series twice: the first one counts
@@ -284,12 +284,9 @@ func (s *scrape) parse(body []byte, contentType string) error {
 				} else {
 					st.slow = t.slowSeries(ls)
 				}
-				st.born = s.gen
-			}
-			st.gen, st.off, st.n = s.gen, uint32(off), uint32(len(raw))
-			if st.born == s.gen {
 				s.added++
 			}
+			st.gen, st.off, st.n = s.gen, uint32(off), uint32(len(raw))
 			e := st.entry(s.body)
 			ts := s.ts
 			st.timestamped = tsp != nil && t.honorTimestamps
@@ -297,8 +294,8 @@ func (s *scrape) parse(body []byte, contentType string) error {
 				ts = *tsp
 			}
 			g := s.add(&e, ts, v)
-			st.ghash, st.gtype, st.attrs = e.ghash, e.gtype, e.attrs
-			t.series[h] = st
+			st.ghash, st.gtype, st.attrs = e.ghash, uint8(e.gtype), e.attrs
+			t.series.put(h, st)
 			for g != nil {
 				s.exemplar = exemplar.Exemplar{}
 				if !p.Exemplar(&s.exemplar) {
@@ -728,19 +725,16 @@ func (s *scrape) finish(duration time.Duration, fetched bool, err error) {
 	// failed one appends none) that this one lacks are stale; a successful
 	// scrape forgets every series it lacks, a failed one none.
 	var gone []stored
-	for h, st := range t.series {
+	t.series.sweep(func(st *stored) bool {
 		if st.gen == s.gen {
-			continue
+			return false
 		}
 		if st.gen == t.lastAppended && !st.timestamped {
-			gone = append(gone, st)
+			gone = append(gone, *st)
 		}
-		if err == nil {
-			delete(t.series, h)
-		}
-	}
+		return err == nil
+	})
 	t.lastAppended = s.gen
-	t.shrinkSeries()
 	var stale []staleSeries
 	if len(gone) > 0 {
 		prev, derr := t.prevBody.open()
@@ -783,7 +777,13 @@ func (s *scrape) finish(duration time.Duration, fetched bool, err error) {
 	}
 	s.flushFamily()
 	s.flushRequest(true)
-	t.groups = s.groups // reused: a scrape assembles at most a request's points at once
+	// Reused: a scrape assembles at most a request's points at once. Their
+	// entries read the body (exemplars are the parser's copies): kept, the
+	// next scrape's fetch would find the heap holding this body too.
+	for i := range s.groups {
+		s.groups[i].entry = seriesEntry{}
+	}
+	t.groups = s.groups
 
 	if err == nil {
 		t.meta = s.meta

@@ -26,9 +26,9 @@ type stored struct {
 	ghash       uint64
 	slow        *slowSeries
 	off, n      uint32
-	gen, born   uint32 // the scrapes that saw it last and first
-	gtype       pmetric.MetricType
+	gen         uint32 // the scrape that saw it last
 	attrs       uint16
+	gtype       uint8 // a pmetric.MetricType, in a byte: 32 bytes in all
 	timestamped bool
 }
 
@@ -51,7 +51,7 @@ type seriesEntry struct {
 }
 
 func (st *stored) entry(body string) seriesEntry {
-	e := seriesEntry{slow: st.slow, ghash: st.ghash, gtype: st.gtype, attrs: st.attrs}
+	e := seriesEntry{slow: st.slow, ghash: st.ghash, gtype: pmetric.MetricType(st.gtype), attrs: st.attrs}
 	if st.slow == nil {
 		e.raw = body[st.off : st.off+st.n]
 	}

@@ -52,12 +52,10 @@ type target struct {
 	logger   *zap.Logger
 	// series is every series of the last scrape, by the hash of its text
 	// as exposed.
-	series map[uint64]stored
+	series seriesTable
 	gen    uint32
 	// lastAppended is the last scrape's gen.
 	lastAppended uint32
-	// seriesRoom is about how many series t.series has room for.
-	seriesRoom int
 	// meta is the metadata (TYPE, HELP, UNIT) of the last scrape, for the
 	// stale markers of a family that is gone from this one.
 	meta map[string]familyMeta
@@ -101,7 +99,6 @@ func newTarget(sc *ScrapeConfig, cfg *Config, addr string, static map[string]str
 		labels:          ls,
 		version:         version,
 		logger:          logger,
-		series:          map[uint64]stored{},
 		meta:            map[string]familyMeta{},
 	}
 	t.resource = newResource(t.job, t.instance, t.scheme)
@@ -172,24 +169,4 @@ func (t *target) fetch(ctx context.Context, client *http.Client) ([]byte, string
 	}
 	t.lastBody = body.Len()
 	return body.Bytes(), resp.Header.Get("Content-Type"), nil
-}
-
-// shrinkSeries moves the series into a map of their size once they are
-// far fewer than the map was made for: a Go map keeps the room of the
-// most series it ever held, and one scrape with many more series than
-// usual would keep it for good.
-func (t *target) shrinkSeries() {
-	n := len(t.series)
-	if n > t.seriesRoom {
-		t.seriesRoom = n
-		return
-	}
-	if n >= t.seriesRoom/4 {
-		return
-	}
-	smaller := make(map[uint64]stored, n)
-	for h, st := range t.series {
-		smaller[h] = st
-	}
-	t.series, t.seriesRoom = smaller, n
 }

@@ -6,6 +6,7 @@ package pyroscopereceiver // import "github.com/gatewayz/otelcol-gatewayz/compon
 import (
 	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"strconv"
 	"sync"
 	"time"
@@ -152,10 +153,10 @@ type fastDecoder struct {
 	funcOut   []int32  // output index per function position, 0 unset
 	mapOut    []int32
 	locOut    []int32
-	stacks    map[string]int32
+	stacks    map[uint64]int32 // see internStack
+	seed      maphash.Seed
 	attrs     map[string]int32
 	attrCache map[attrKey]int32
-	keyBuf    []byte
 	stackBuf  []int32
 	funcBuf   []int32
 	stackIdx  []int32
@@ -167,7 +168,8 @@ type fastDecoder struct {
 var fastDecoders = sync.Pool{New: func() any {
 	return &fastDecoder{
 		strMap:    map[string]int32{},
-		stacks:    map[string]int32{},
+		stacks:    map[uint64]int32{},
+		seed:      maphash.MakeSeed(),
 		attrs:     map[string]int32{},
 		attrCache: map[attrKey]int32{},
 	}
@@ -230,12 +232,11 @@ func (d *fastDecoder) reset(raw []byte) {
 // decoder (proto.go): which wire types each field takes, 10-byte varints,
 // unknown fields of wire types 0, 1, 2 and 5 skipped.
 
-type wireField struct {
-	num  int
-	typ  int
-	u64  uint64
-	data []byte
-}
+// The decoder passes indices into raw around, never subslices: it stores
+// no pointer, so it pays no GC write barrier. An upload allocates enough
+// (its OTLP profile) to keep the GC marking much of the time, and the
+// barriers on the subslices of a field struct it used to pass were a large
+// part of its time.
 
 // readVarint returns the varint at the start of data and its length, 0 if
 // invalid.
@@ -247,6 +248,10 @@ func readVarint(data []byte) (uint64, int) {
 }
 
 func readVarintSlow(data []byte) (uint64, int) {
+	// Two bytes: IDs, indices and line numbers of most profiles.
+	if len(data) > 1 && data[0] >= 0x80 && data[1] < 0x80 {
+		return uint64(data[0]&0x7F) | uint64(data[1])<<7, 2
+	}
 	var u uint64
 	for i := 0; ; i++ {
 		if i >= 10 || i >= len(data) {
@@ -259,365 +264,399 @@ func readVarintSlow(data []byte) (uint64, int) {
 	}
 }
 
-// read sets f to the field at the start of data and returns the number of
-// bytes it took, 0 if data does not start with a valid field. (Returning
-// the field spilled it to memory: a third of the decoder's time.)
-func (f *wireField) read(data []byte) int {
-	x, n := readVarint(data)
-	if n == 0 {
-		return 0
+// nextField reads the field that starts at b[i]: its number, its wire
+// type, its value (a varint or fixed-size value; for wire type 2 the
+// length of its payload, which is b[end-int(v):end]) and the index after
+// it. end is 0 if b holds no valid field at i; b ends where the enclosing
+// message does.
+func nextField(b []byte, i int) (num, typ int, v uint64, end int) {
+	var x uint64
+	n := 0
+	if i < len(b) && b[i] < 0x80 {
+		// The tag of every field numbered below 16: one byte.
+		x, n = uint64(b[i]), 1
+	} else if x, n = readVarintSlow(b[i:]); n == 0 {
+		return 0, 0, 0, 0
 	}
-	// f.data is left stale unless typ is 2, the only case it is read in: a
-	// pointer write costs a GC write barrier.
-	f.num, f.typ, f.u64 = int(x>>3), int(x&7), 0
-	if f.num < 0 {
+	i += n
+	num, typ = int(x>>3), int(x&7)
+	if num < 0 {
 		// profile.Parse panics on these (a negative table index).
-		return 0
+		return 0, 0, 0, 0
 	}
-	switch f.typ {
+	switch typ {
 	case 0:
-		v, m := readVarint(data[n:])
-		if m == 0 {
-			return 0
+		if i < len(b) && b[i] < 0x80 {
+			return num, typ, uint64(b[i]), i + 1
 		}
-		f.u64, n = v, n+m
+		if v, n = readVarintSlow(b[i:]); n == 0 {
+			return 0, 0, 0, 0
+		}
+		return num, typ, v, i + n
 	case 1:
-		if len(data)-n < 8 {
-			return 0
+		if len(b)-i < 8 {
+			return 0, 0, 0, 0
 		}
-		f.u64, n = binary.LittleEndian.Uint64(data[n:]), n+8
+		return num, typ, binary.LittleEndian.Uint64(b[i:]), i + 8
 	case 2:
-		l, m := readVarint(data[n:])
-		if m == 0 || l > uint64(len(data)-n-m) {
-			return 0
+		if v, n = readVarint(b[i:]); n == 0 || v > uint64(len(b)-i-n) {
+			return 0, 0, 0, 0
 		}
-		n += m
-		f.data, n = data[n:n+int(l)], n+int(l)
+		return num, typ, v, i + n + int(v)
 	case 5:
-		if len(data)-n < 4 {
-			return 0
+		if len(b)-i < 4 {
+			return 0, 0, 0, 0
 		}
-		f.u64, n = uint64(binary.LittleEndian.Uint32(data[n:])), n+4
-	default:
-		return 0
+		return num, typ, uint64(binary.LittleEndian.Uint32(b[i:])), i + 4
 	}
-	return n
+	return 0, 0, 0, 0
 }
 
-func (f wireField) int64() (int64, error) {
-	if f.typ != 0 {
-		return 0, errFallback
-	}
-	return int64(f.u64), nil
-}
-
-func (f wireField) uint64() (uint64, error) {
-	if f.typ != 0 {
-		return 0, errFallback
-	}
-	return f.u64, nil
-}
-
-func (f wireField) bool() error {
-	if f.typ != 0 {
-		return errFallback
-	}
-	return nil
-}
-
-// appendVarints appends a repeated (u)int64 field: packed, or one varint.
-func appendVarints[T int64 | uint64](dst []T, f wireField) ([]T, error) {
-	if f.typ != 2 {
-		if f.typ != 0 {
+// appendVarints appends a repeated (u)int64 field: packed (wire type 2,
+// payload b[lo:hi]), or one varint (wire type 0, value v).
+func appendVarints[T int64 | uint64](dst []T, b []byte, typ int, v uint64, lo, hi int) ([]T, error) {
+	if typ != 2 {
+		if typ != 0 {
 			return dst, errFallback
 		}
-		return append(dst, T(f.u64)), nil
+		return append(dst, T(v)), nil
 	}
-	for data := f.data; len(data) > 0; {
-		u, n := readVarint(data)
+	for i := lo; i < hi; {
+		if c := b[i]; c < 0x80 {
+			dst = append(dst, T(c))
+			i++
+			continue
+		}
+		u, n := readVarintSlow(b[i:hi])
 		if n == 0 {
 			return dst, errFallback
 		}
 		dst = append(dst, T(u))
-		data = data[n:]
+		i += n
 	}
 	return dst, nil
 }
 
-func message(f wireField) ([]byte, error) {
-	if f.typ != 2 {
-		return nil, errFallback
-	}
-	return f.data, nil
-}
-
+// decode reads raw's fields into d's tables.
 func (d *fastDecoder) decode(raw []byte) error {
 	d.reset(raw)
 	if len(raw) == 0 || cap(raw) >= 1<<31-1 {
 		return errFallback
 	}
-	var f wireField
-	for data := raw; len(data) > 0; {
-		n := f.read(data)
-		if n == 0 {
+	for i := 0; i < len(raw); {
+		num, typ, v, end := nextField(raw, i)
+		if end == 0 {
 			return errFallback
 		}
-		data = data[n:]
-		if err := d.profileField(f); err != nil {
+		if err := d.profileField(num, typ, v, end); err != nil {
 			return err
 		}
+		i = end
 	}
 	return nil
 }
 
-func (d *fastDecoder) profileField(f wireField) error {
+// varintOf is the value of a field that must be a varint (wire type 0).
+func varintOf(typ int, v uint64) (uint64, error) {
+	if typ != 0 {
+		return 0, errFallback
+	}
+	return v, nil
+}
+
+func (d *fastDecoder) profileField(num, typ int, v uint64, end int) error {
 	var err error
-	switch f.num {
+	var u uint64
+	lo := end - int(v) // the payload's start, for wire type 2
+	switch num {
 	case 1:
+		if typ != 2 {
+			return errFallback
+		}
 		var vt rawValueType
-		if vt, err = decodeValueType(f); err == nil {
+		if vt, err = d.decodeValueType(lo, end); err == nil {
 			d.sampleTypes = append(d.sampleTypes, vt)
 		}
 	case 2:
-		err = d.decodeSample(f)
-	case 3:
-		err = d.decodeMapping(f)
-	case 4:
-		err = d.decodeLocation(f)
-	case 5:
-		err = d.decodeFunction(f)
-	case 6:
-		if f.typ != 2 {
+		if typ != 2 {
 			return errFallback
 		}
-		// f.data is a subslice of raw, which reaches to raw's capacity.
-		off := int32(cap(d.raw) - cap(f.data))
-		d.strs = append(d.strs, span{off, off + int32(len(f.data))})
+		err = d.decodeSample(lo, end)
+	case 3:
+		if typ != 2 {
+			return errFallback
+		}
+		err = d.decodeMapping(lo, end)
+	case 4:
+		if typ != 2 {
+			return errFallback
+		}
+		err = d.decodeLocation(lo, end)
+	case 5:
+		if typ != 2 {
+			return errFallback
+		}
+		err = d.decodeFunction(lo, end)
+	case 6:
+		if typ != 2 {
+			return errFallback
+		}
+		d.strs = append(d.strs, span{int32(lo), int32(end)})
 		if d.strs[0].hi != d.strs[0].lo {
 			return errFallback
 		}
 	case 7:
-		d.dropFrames, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.dropFrames = int64(u)
 	case 8:
-		d.keepFrames, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.keepFrames = int64(u)
 	case 9:
 		if d.timeNanos != 0 {
 			return errFallback // concatenated profiles
 		}
-		d.timeNanos, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.timeNanos = int64(u)
 	case 10:
-		d.duration, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.duration = int64(u)
 	case 11:
+		if typ != 2 {
+			return errFallback
+		}
 		// A repeated period_type replaces the previous one, as in profile.Parse.
-		d.periodType, err = decodeValueType(f)
+		d.periodType, err = d.decodeValueType(lo, end)
 	case 12:
-		d.period, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.period = int64(u)
 	case 13:
-		d.comments, err = appendVarints(d.comments, f)
+		d.comments, err = appendVarints(d.comments, d.raw, typ, v, lo, end)
 	case 14:
-		d.defaultType, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.defaultType = int64(u)
 	case 15:
-		d.docURL, err = f.int64()
+		u, err = varintOf(typ, v)
+		d.docURL = int64(u)
 	}
 	return err
 }
 
-func decodeValueType(f wireField) (rawValueType, error) {
+func (d *fastDecoder) decodeValueType(lo, hi int) (rawValueType, error) {
 	var vt rawValueType
-	data, err := message(f)
-	if err != nil {
-		return vt, err
-	}
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return vt, errFallback
 		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			vt.typ, err = f.int64()
-		case 2:
-			vt.unit, err = f.int64()
+		switch num {
+		case 1, 2:
+			if typ != 0 {
+				return vt, errFallback
+			}
+			if num == 1 {
+				vt.typ = int64(v)
+			} else {
+				vt.unit = int64(v)
+			}
 		}
+		i = end
 	}
-	return vt, err
+	return vt, nil
 }
 
-func (d *fastDecoder) decodeSample(f wireField) error {
-	data, err := message(f)
-	if err != nil {
-		return err
-	}
+func (d *fastDecoder) decodeSample(lo, hi int) error {
 	s := rawSample{
 		locs:   span{int32(len(d.locIDs)), 0},
 		vals:   span{int32(len(d.vals)), 0},
 		labels: span{int32(len(d.labels)), 0},
 	}
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	var err error
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return errFallback
 		}
-		data = data[n:]
-		switch f.num {
+		switch num {
 		case 1:
-			d.locIDs, err = appendVarints(d.locIDs, f)
+			d.locIDs, err = appendVarints(d.locIDs, b, typ, v, end-int(v), end)
 		case 2:
-			d.vals, err = appendVarints(d.vals, f)
+			d.vals, err = appendVarints(d.vals, b, typ, v, end-int(v), end)
 		case 3:
+			if typ != 2 {
+				return errFallback
+			}
 			var l rawLabel
-			l, err = decodeLabel(f)
+			l, err = d.decodeLabel(end-int(v), end)
 			d.labels = append(d.labels, l)
 		}
+		if err != nil {
+			return err
+		}
+		i = end
 	}
 	s.locs.hi, s.vals.hi, s.labels.hi = int32(len(d.locIDs)), int32(len(d.vals)), int32(len(d.labels))
 	d.samples = append(d.samples, s)
-	return err
+	return nil
 }
 
-func decodeLabel(f wireField) (rawLabel, error) {
+func (d *fastDecoder) decodeLabel(lo, hi int) (rawLabel, error) {
 	var l rawLabel
-	data, err := message(f)
-	if err != nil {
-		return l, err
-	}
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return l, errFallback
 		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			l.key, err = f.int64()
-		case 2:
-			l.str, err = f.int64()
-		case 3:
-			l.num, err = f.int64()
-		case 4:
-			l.unit, err = f.int64()
+		if num >= 1 && num <= 4 {
+			if typ != 0 {
+				return l, errFallback
+			}
+			switch num {
+			case 1:
+				l.key = int64(v)
+			case 2:
+				l.str = int64(v)
+			case 3:
+				l.num = int64(v)
+			case 4:
+				l.unit = int64(v)
+			}
 		}
+		i = end
 	}
-	return l, err
+	return l, nil
 }
 
-func (d *fastDecoder) decodeMapping(f wireField) error {
-	data, err := message(f)
-	if err != nil {
-		return err
-	}
+func (d *fastDecoder) decodeMapping(lo, hi int) error {
 	var m rawMapping
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return errFallback
 		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			m.id, err = f.uint64()
-		case 2:
-			m.start, err = f.uint64()
-		case 3:
-			m.limit, err = f.uint64()
-		case 4:
-			m.offset, err = f.uint64()
-		case 5:
-			m.file, err = f.int64()
-		case 6:
-			m.buildID, err = f.int64()
-		case 7, 8, 9, 10:
-			err = f.bool()
+		if num >= 1 && num <= 10 {
+			if typ != 0 {
+				return errFallback
+			}
+			switch num {
+			case 1:
+				m.id = v
+			case 2:
+				m.start = v
+			case 3:
+				m.limit = v
+			case 4:
+				m.offset = v
+			case 5:
+				m.file = int64(v)
+			case 6:
+				m.buildID = int64(v)
+			}
+			// 7-10: has_functions, has_filenames, has_line_numbers,
+			// has_inline_frames; profile.Parse checks only their type.
 		}
+		i = end
 	}
 	d.mappings = append(d.mappings, m)
-	return err
+	return nil
 }
 
-func (d *fastDecoder) decodeLocation(f wireField) error {
-	data, err := message(f)
-	if err != nil {
-		return err
-	}
+func (d *fastDecoder) decodeLocation(lo, hi int) error {
 	l := rawLocation{lines: span{int32(len(d.lines)), 0}}
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return errFallback
 		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			l.id, err = f.uint64()
-		case 2:
-			l.mappingID, err = f.uint64()
-		case 3:
-			l.address, err = f.uint64()
+		switch num {
+		case 1, 2, 3, 5:
+			if typ != 0 {
+				return errFallback
+			}
+			switch num {
+			case 1:
+				l.id = v
+			case 2:
+				l.mappingID = v
+			case 3:
+				l.address = v
+			}
+			// 5: is_folded; profile.Parse checks only its type.
 		case 4:
-			var ln rawLine
-			ln, err = decodeLine(f)
-			d.lines = append(d.lines, ln)
-		case 5:
-			err = f.bool()
+			if typ != 2 {
+				return errFallback
+			}
+			if err := d.decodeLine(end-int(v), end); err != nil {
+				return err
+			}
 		}
+		i = end
 	}
 	l.lines.hi = int32(len(d.lines))
 	d.locations = append(d.locations, l)
-	return err
+	return nil
 }
 
-func decodeLine(f wireField) (rawLine, error) {
+func (d *fastDecoder) decodeLine(lo, hi int) error {
 	var ln rawLine
-	data, err := message(f)
-	if err != nil {
-		return ln, err
-	}
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
-			return ln, errFallback
-		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			ln.function, err = f.uint64()
-		case 2:
-			ln.line, err = f.int64()
-		case 3:
-			ln.column, err = f.int64()
-		}
-	}
-	return ln, err
-}
-
-func (d *fastDecoder) decodeFunction(f wireField) error {
-	data, err := message(f)
-	if err != nil {
-		return err
-	}
-	var fn rawFunction
-	for len(data) > 0 && err == nil {
-		n := f.read(data)
-		if n == 0 {
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
 			return errFallback
 		}
-		data = data[n:]
-		switch f.num {
-		case 1:
-			fn.id, err = f.uint64()
-		case 2:
-			fn.name, err = f.int64()
-		case 3:
-			fn.systemName, err = f.int64()
-		case 4:
-			fn.filename, err = f.int64()
-		case 5:
-			fn.startLine, err = f.int64()
+		if num >= 1 && num <= 3 {
+			if typ != 0 {
+				return errFallback
+			}
+			switch num {
+			case 1:
+				ln.function = v
+			case 2:
+				ln.line = int64(v)
+			case 3:
+				ln.column = int64(v)
+			}
 		}
+		i = end
+	}
+	d.lines = append(d.lines, ln)
+	return nil
+}
+
+func (d *fastDecoder) decodeFunction(lo, hi int) error {
+	var fn rawFunction
+	b := d.raw[:hi]
+	for i := lo; i < hi; {
+		num, typ, v, end := nextField(b, i)
+		if end == 0 {
+			return errFallback
+		}
+		if num >= 1 && num <= 5 {
+			if typ != 0 {
+				return errFallback
+			}
+			switch num {
+			case 1:
+				fn.id = v
+			case 2:
+				fn.name = int64(v)
+			case 3:
+				fn.systemName = int64(v)
+			case 4:
+				fn.filename = int64(v)
+			case 5:
+				fn.startLine = int64(v)
+			}
+		}
+		i = end
 	}
 	d.functions = append(d.functions, fn)
-	return err
+	return nil
 }
 
 // ---------------------------------------------------------------------------
@@ -830,21 +869,45 @@ func (d *fastDecoder) stack(ids []uint64) int32 {
 		return 0
 	}
 	idx := d.stackBuf[:0]
-	key := d.keyBuf[:0]
 	for _, id := range ids {
-		li := d.location(d.locIdx.get(id))
-		idx = append(idx, li)
-		key = binary.LittleEndian.AppendUint32(key, uint32(li))
+		idx = append(idx, d.location(d.locIdx.get(id)))
 	}
-	d.stackBuf, d.keyBuf = idx, key
-	if i, ok := d.stacks[string(key)]; ok {
-		return i
+	d.stackBuf = idx
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&idx[0])), 4*len(idx))
+	return internStack(d.dict.StackTable(), d.stacks, maphash.Bytes(d.seed, b), idx)
+}
+
+// internStack returns the index of the stack idx in st, appending it if
+// it is new. stacks maps a hash of a stack's location indices (h for idx)
+// to its index in st; each hit is checked against st, and a stack whose
+// hash is taken by another goes to the next free one. Unlike a map keyed
+// by the indices themselves, it keeps no copy of them: those keys were a
+// ninth of the bytes an upload allocated.
+func internStack(st pprofile.StackSlice, stacks map[uint64]int32, h uint64, idx []int32) int32 {
+	for ; ; h++ {
+		i, ok := stacks[h]
+		if !ok {
+			i = int32(st.Len())
+			st.AppendEmpty().LocationIndices().FromRaw(idx)
+			stacks[h] = i
+			return i
+		}
+		if sameIndices(st.At(int(i)).LocationIndices(), idx) {
+			return i
+		}
 	}
-	st := d.dict.StackTable()
-	i := int32(st.Len())
-	st.AppendEmpty().LocationIndices().FromRaw(idx)
-	d.stacks[string(key)] = i
-	return i
+}
+
+func sameIndices(s pcommon.Int32Slice, idx []int32) bool {
+	if s.Len() != len(idx) {
+		return false
+	}
+	for j, v := range idx {
+		if s.At(j) != v {
+			return false
+		}
+	}
+	return true
 }
 
 // attribute is dictBuilder.attribute: interned by key, value id and unit.

@@ -5,6 +5,7 @@ package pyroscopereceiver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"os"
@@ -189,30 +190,116 @@ func BenchmarkDecodePprof(b *testing.B) {
 }
 
 // TestForwardedProfilesOwnTheirMemory sends uploads one after another
-// through the receiver, raw and gzipped, and checks that what it forwarded
-// first is unchanged once later uploads have reused its pooled body,
-// decompression and decoder buffers: no string or table may point into
-// them.
+// through the receiver, raw, gzipped and as pyroscope-go's multipart form
+// (with and without prev_profile, which takes profile.Parse), and checks
+// that what it forwarded first is unchanged once later uploads have reused
+// its pooled body, multipart, decompression and decoder buffers: no string
+// or table may point into them.
 func TestForwardedProfilesOwnTheirMemory(t *testing.T) {
 	sink := new(consumertest.ProfilesSink)
 	tr := newTestReceiver(t, sink)
 	bench, err := os.ReadFile(filepath.FromSlash(benchProfilePath))
 	require.NoError(t, err)
+	realCPU := realCPUProfile(t)
 	first := synthProfile([]string{"samples"}, []synthSample{
 		{stack: []string{"main", "first"}, values: []int64{7}, labels: map[string][]string{"endpoint": {"/first"}}},
 	})
+	type upload struct {
+		name, contentType string
+		body              []byte
+	}
+	plain := func(name string, b []byte) upload { return upload{name, "application/octet-stream", b} }
+	form := func(name string, prof, prev []byte) upload {
+		body, ct := pyroscopeGoBody(t, prof, prev, nil)
+		return upload{name, ct, body.Bytes()}
+	}
+	firsts := []upload{
+		plain("raw", serializeRawF(t, first)),
+		plain("gzip", serialize(t, first)),
+		form("form raw", serializeRawF(t, first), nil),
+		form("form gzip", serialize(t, first), nil),
+		// samples/count is not cumulative: prev_profile changes no value.
+		form("form with prev_profile", serialize(t, first), serialize(t, first)),
+	}
+	laters := []upload{
+		plain("bench", bench),
+		plain("bench raw", gunzipped(t, bench)),
+		plain("go cpu", realCPU),
+		form("form bench", bench, nil),
+		form("form go cpu with prev_profile", realCPU, realCPU),
+	}
 	const query = "format=pprof&name=checkout.cpu&from=1700000000&until=1700000010"
-	for _, body := range [][]byte{serializeRawF(t, first), serialize(t, first)} {
-		sink.Reset()
-		rec := tr.do(t, http.MethodPost, query, "application/octet-stream", bytes.NewReader(body))
-		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		kept := sink.AllProfiles()[0]
-		want := otlpBytes(t, kept)
-		for _, later := range [][]byte{bench, gunzipped(t, bench), realCPUProfile(t)} {
-			rec = tr.do(t, http.MethodPost, query, "application/octet-stream", bytes.NewReader(later))
+	for _, up := range firsts {
+		t.Run(up.name, func(t *testing.T) {
+			sink.Reset()
+			rec := tr.do(t, http.MethodPost, query, up.contentType, bytes.NewReader(up.body))
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			kept := sink.AllProfiles()[0]
+			want := otlpBytes(t, kept)
+			for _, later := range laters {
+				rec = tr.do(t, http.MethodPost, query, later.contentType, bytes.NewReader(later.body))
+				require.Equal(t, http.StatusOK, rec.Code, "%s: %s", later.name, rec.Body.String())
+			}
+			require.Equal(t, want, otlpBytes(t, kept), "a later upload changed an earlier one's forwarded profile")
+			requireSameSamples(t, first, kept)
+		})
+	}
+}
+
+// TestInternStackCollisions gives different stacks the same hash: each
+// must still get its own entry, and every stack its own index again when
+// it repeats.
+func TestInternStackCollisions(t *testing.T) {
+	st := pprofile.NewProfilesDictionary().StackTable()
+	st.AppendEmpty() // the zero stack
+	stacks := map[uint64]int32{}
+	a, b, c := []int32{1, 2, 3}, []int32{1, 2}, []int32{3, 2, 1}
+	ia := internStack(st, stacks, 7, a)
+	ib := internStack(st, stacks, 7, b)
+	ic := internStack(st, stacks, 7, c)
+	require.Equal(t, []int32{1, 2, 3}, []int32{ia, ib, ic})
+	// b now holds hash 8: a stack hashing to 8 probes past it.
+	id := internStack(st, stacks, 8, []int32{4})
+	require.Equal(t, int32(4), id)
+	for range 2 {
+		require.Equal(t, ia, internStack(st, stacks, 7, a))
+		require.Equal(t, ib, internStack(st, stacks, 7, b))
+		require.Equal(t, ic, internStack(st, stacks, 7, c))
+		require.Equal(t, id, internStack(st, stacks, 8, []int32{4}))
+	}
+	require.Equal(t, 5, st.Len())
+	for i, want := range [][]int32{a, b, c, {4}} {
+		require.Equal(t, want, st.At(i+1).LocationIndices().AsRaw())
+	}
+}
+
+// refVarint is profile.Parse's varint reading (pprof proto.go
+// decodeVarint): at most 10 bytes, bits past 64 dropped.
+func refVarint(data []byte) (uint64, int) {
+	var u uint64
+	for i := 0; i < 10 && i < len(data); i++ {
+		u |= uint64(data[i]&0x7F) << uint(7*i)
+		if data[i]&0x80 == 0 {
+			return u, i + 1
 		}
-		require.Equal(t, want, otlpBytes(t, kept), "a later upload changed an earlier one's forwarded profile")
-		requireSameSamples(t, first, kept)
+	}
+	return 0, 0
+}
+
+// TestReadVarint checks readVarint's one- and two-byte shortcuts against
+// the plain loop, on encodings of every length, truncated ones, 10-byte
+// ones with high bits past 64 and over-long ones.
+func TestReadVarint(t *testing.T) {
+	inputs := [][]byte{nil, {}, {0x80}, {0xff, 0xff}, {0x80, 0x00}, {0x00, 0xff}, {0x7f, 0x80}}
+	for _, v := range []uint64{0, 1, 0x7f, 0x80, 0xff, 0x3fff, 0x4000, 1 << 21, 1<<35 + 3, 1<<63 - 1, 1 << 63, ^uint64(0)} {
+		enc := binary.AppendUvarint(nil, v)
+		inputs = append(inputs, enc, append(enc, 0x05), enc[:len(enc)-1])
+	}
+	ten := bytes.Repeat([]byte{0xff}, 9)
+	inputs = append(inputs, append(ten, 0x7f), append(ten, 0xff, 0x01), bytes.Repeat([]byte{0x80}, 11))
+	for _, in := range inputs {
+		gotV, gotN := readVarint(in)
+		wantV, wantN := refVarint(in)
+		require.Equal(t, [2]uint64{wantV, uint64(wantN)}, [2]uint64{gotV, uint64(gotN)}, "% x", in)
 	}
 }
