@@ -181,33 +181,40 @@ func TestParseUnixNanosMatchesParseInt(t *testing.T) {
 }
 
 func TestUnquoteStopMaskFindsTheFirstByteToLookAt(t *testing.T) {
-	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
-	// Every byte at every place of a word, after plain bytes and before
-	// each kind of byte (a borrow from a flagged byte must not hide it).
-	for _, after := range []byte{'a', 0, '"', 0xff, ' '} {
-		for at := 0; at < 8; at++ {
-			for c := 0; c < 256; c++ {
-				var w [8]byte
-				for i := range w {
-					w[i] = 'a'
-					if i > at {
-						w[i] = after
+	requireStopMask(t, unquoteStopMask, func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }, 'a')
+}
+
+// requireStopMask checks that mask flags the first byte of a word that
+// special says a scan must look at: every byte at every place of a word,
+// after plain bytes and before each kind of byte (a borrow from a flagged
+// byte must not hide it).
+func requireStopMask(t *testing.T, mask func(uint64) uint64, special func(byte) bool, plain ...byte) {
+	t.Helper()
+	for _, before := range plain {
+		for _, after := range []byte{'a', 0, '"', 0xff, ' '} {
+			for at := 0; at < 8; at++ {
+				for c := 0; c < 256; c++ {
+					var w [8]byte
+					for i := range w {
+						w[i] = before
+						if i > at {
+							w[i] = after
+						}
 					}
-				}
-				w[at] = byte(c)
-				m := unquoteStopMask(binary.LittleEndian.Uint64(w[:]))
-				first := 8
-				for i, b := range w {
-					if special(b) {
-						first = i
-						break
+					w[at] = byte(c)
+					first := 8
+					for i, b := range w {
+						if special(b) {
+							first = i
+							break
+						}
 					}
+					got := 8
+					if m := mask(binary.LittleEndian.Uint64(w[:])); m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					require.Equal(t, first, got, "word %q", w)
 				}
-				got := 8
-				if m != 0 {
-					got = bits.TrailingZeros64(m) >> 3
-				}
-				require.Equal(t, first, got, "word %q", w)
 			}
 		}
 	}
