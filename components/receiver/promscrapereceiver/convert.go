@@ -269,7 +269,14 @@ func (s *scrape) parse(body []byte, contentType string) error {
 			s.scraped++
 			off, inBody := offsetIn(s.body, raw)
 			h := xxhash.Sum64(raw)
-			st, known := t.series.get(h)
+			// One probe for a series seen before: its entry is updated
+			// in place.
+			ref := t.series.ref(h)
+			var st stored
+			known := ref != nil
+			if known {
+				st = *ref
+			}
 			switch {
 			case known && st.gen == s.gen:
 				continue // the same series twice: the first one counts
@@ -295,7 +302,11 @@ func (s *scrape) parse(body []byte, contentType string) error {
 			}
 			g := s.add(&e, ts, v)
 			st.ghash, st.gtype, st.attrs = e.ghash, uint8(e.gtype), e.attrs
-			t.series.put(h, st)
+			if known {
+				*ref = st
+			} else {
+				t.series.put(h, st)
+			}
 			for g != nil {
 				s.exemplar = exemplar.Exemplar{}
 				if !p.Exemplar(&s.exemplar) {

@@ -63,12 +63,16 @@ func (t *seriesTable) find(key uint64) (int, bool) {
 	}
 }
 
-func (t *seriesTable) get(h uint64) (stored, bool) {
+// ref returns the entry of a known series to update in place, nil for
+// one not in the table; it holds until the next put.
+func (t *seriesTable) ref(h uint64) *stored {
 	if t.n == 0 {
-		return stored{}, false
+		return nil
 	}
-	i, ok := t.find(tableKey(h))
-	return t.slots[i].st, ok
+	if i, ok := t.find(tableKey(h)); ok {
+		return &t.slots[i].st
+	}
+	return nil
 }
 
 func (t *seriesTable) put(h uint64, st stored) {

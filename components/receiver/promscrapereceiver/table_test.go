@@ -27,10 +27,14 @@ func TestSeriesTableAgainstMap(t *testing.T) {
 				t.Fatalf("seed %d after %s: %d series, want %d", seed, op, tab.len(), len(want))
 			}
 			for _, k := range keys {
-				got, ok := tab.get(k)
+				var got stored
+				ref := tab.ref(k)
+				if ref != nil {
+					got = *ref
+				}
 				w, wok := want[k]
-				if ok != wok || got != w {
-					t.Fatalf("seed %d after %s: get(%x) = %+v %v, want %+v %v", seed, op, k, got, ok, w, wok)
+				if (ref != nil) != wok || got != w {
+					t.Fatalf("seed %d after %s: ref(%x) = %+v %v, want %+v %v", seed, op, k, got, ref != nil, w, wok)
 				}
 			}
 			if n := len(tab.slots); n > minSlots && tab.len()*10 > n*maxLoad {
@@ -79,7 +83,7 @@ func TestSeriesTableShrinks(t *testing.T) {
 	if tab.len() != 0 || len(tab.slots) != minSlots {
 		t.Fatalf("after forgetting every series: %d series in %d slots (was %d)", tab.len(), len(tab.slots), big)
 	}
-	if _, ok := tab.get(0x9e3779b97f4a7c15); ok {
+	if tab.ref(0x9e3779b97f4a7c15) != nil {
 		t.Fatal("a forgotten series is still found")
 	}
 }

@@ -441,28 +441,31 @@ func (d *fastDecoder) profileField(num, typ int, v uint64, end int) error {
 	return err
 }
 
-func (d *fastDecoder) decodeValueType(lo, hi int) (rawValueType, error) {
-	var vt rawValueType
+// varints reads a message of varint fields numbered 1 to len(dst) into
+// dst (the last one wins, as in profile.Parse); a field in that range of
+// another wire type makes it fall back, any other field is skipped.
+func (d *fastDecoder) varints(lo, hi int, dst []uint64) error {
 	b := d.raw[:hi]
 	for i := lo; i < hi; {
 		num, typ, v, end := nextField(b, i)
 		if end == 0 {
-			return vt, errFallback
+			return errFallback
 		}
-		switch num {
-		case 1, 2:
+		if num >= 1 && num <= len(dst) {
 			if typ != 0 {
-				return vt, errFallback
+				return errFallback
 			}
-			if num == 1 {
-				vt.typ = int64(v)
-			} else {
-				vt.unit = int64(v)
-			}
+			dst[num-1] = v
 		}
 		i = end
 	}
-	return vt, nil
+	return nil
+}
+
+func (d *fastDecoder) decodeValueType(lo, hi int) (rawValueType, error) {
+	var f [2]uint64 // type, unit
+	err := d.varints(lo, hi, f[:])
+	return rawValueType{typ: int64(f[0]), unit: int64(f[1])}, err
 }
 
 func (d *fastDecoder) decodeSample(lo, hi int) error {
@@ -502,65 +505,20 @@ func (d *fastDecoder) decodeSample(lo, hi int) error {
 }
 
 func (d *fastDecoder) decodeLabel(lo, hi int) (rawLabel, error) {
-	var l rawLabel
-	b := d.raw[:hi]
-	for i := lo; i < hi; {
-		num, typ, v, end := nextField(b, i)
-		if end == 0 {
-			return l, errFallback
-		}
-		if num >= 1 && num <= 4 {
-			if typ != 0 {
-				return l, errFallback
-			}
-			switch num {
-			case 1:
-				l.key = int64(v)
-			case 2:
-				l.str = int64(v)
-			case 3:
-				l.num = int64(v)
-			case 4:
-				l.unit = int64(v)
-			}
-		}
-		i = end
-	}
-	return l, nil
+	var f [4]uint64 // key, str, num, num_unit
+	err := d.varints(lo, hi, f[:])
+	return rawLabel{key: int64(f[0]), str: int64(f[1]), num: int64(f[2]), unit: int64(f[3])}, err
 }
 
 func (d *fastDecoder) decodeMapping(lo, hi int) error {
-	var m rawMapping
-	b := d.raw[:hi]
-	for i := lo; i < hi; {
-		num, typ, v, end := nextField(b, i)
-		if end == 0 {
-			return errFallback
-		}
-		if num >= 1 && num <= 10 {
-			if typ != 0 {
-				return errFallback
-			}
-			switch num {
-			case 1:
-				m.id = v
-			case 2:
-				m.start = v
-			case 3:
-				m.limit = v
-			case 4:
-				m.offset = v
-			case 5:
-				m.file = int64(v)
-			case 6:
-				m.buildID = int64(v)
-			}
-			// 7-10: has_functions, has_filenames, has_line_numbers,
-			// has_inline_frames; profile.Parse checks only their type.
-		}
-		i = end
+	// id, memory_start, memory_limit, file_offset, filename, build_id, then
+	// has_functions, has_filenames, has_line_numbers, has_inline_frames:
+	// profile.Parse checks only their type.
+	var f [10]uint64
+	if err := d.varints(lo, hi, f[:]); err != nil {
+		return err
 	}
-	d.mappings = append(d.mappings, m)
+	d.mappings = append(d.mappings, rawMapping{id: f[0], start: f[1], limit: f[2], offset: f[3], file: int64(f[4]), buildID: int64(f[5])})
 	return nil
 }
 
@@ -602,60 +560,20 @@ func (d *fastDecoder) decodeLocation(lo, hi int) error {
 }
 
 func (d *fastDecoder) decodeLine(lo, hi int) error {
-	var ln rawLine
-	b := d.raw[:hi]
-	for i := lo; i < hi; {
-		num, typ, v, end := nextField(b, i)
-		if end == 0 {
-			return errFallback
-		}
-		if num >= 1 && num <= 3 {
-			if typ != 0 {
-				return errFallback
-			}
-			switch num {
-			case 1:
-				ln.function = v
-			case 2:
-				ln.line = int64(v)
-			case 3:
-				ln.column = int64(v)
-			}
-		}
-		i = end
+	var f [3]uint64 // function_id, line, column
+	if err := d.varints(lo, hi, f[:]); err != nil {
+		return err
 	}
-	d.lines = append(d.lines, ln)
+	d.lines = append(d.lines, rawLine{function: f[0], line: int64(f[1]), column: int64(f[2])})
 	return nil
 }
 
 func (d *fastDecoder) decodeFunction(lo, hi int) error {
-	var fn rawFunction
-	b := d.raw[:hi]
-	for i := lo; i < hi; {
-		num, typ, v, end := nextField(b, i)
-		if end == 0 {
-			return errFallback
-		}
-		if num >= 1 && num <= 5 {
-			if typ != 0 {
-				return errFallback
-			}
-			switch num {
-			case 1:
-				fn.id = v
-			case 2:
-				fn.name = int64(v)
-			case 3:
-				fn.systemName = int64(v)
-			case 4:
-				fn.filename = int64(v)
-			case 5:
-				fn.startLine = int64(v)
-			}
-		}
-		i = end
+	var f [5]uint64 // id, name, system_name, filename, start_line
+	if err := d.varints(lo, hi, f[:]); err != nil {
+		return err
 	}
-	d.functions = append(d.functions, fn)
+	d.functions = append(d.functions, rawFunction{id: f[0], name: int64(f[1]), systemName: int64(f[2]), filename: int64(f[3]), startLine: int64(f[4])})
 	return nil
 }
 
