@@ -141,8 +141,12 @@ type scrape struct {
 	gen  uint32
 	max  int
 	emit func(pmetric.Metrics)
-	body string
-	meta map[string]familyMeta
+	// body is the chunk being parsed, which starts at base in the whole
+	// body, packed.
+	body   string
+	base   int
+	packed packedBody
+	meta   map[string]familyMeta
 
 	lastName string
 	lastFam  *family
@@ -222,31 +226,76 @@ func (t *target) begin(start time.Time, maxPoints int, emit func(pmetric.Metrics
 	}
 }
 
-// parse turns an exposition into data points. On an error the samples
-// before it stand: they are already handed on.
-func (s *scrape) parse(body []byte, contentType string) error {
-	if len(body) > 0 {
-		// The body is never written again: the points' attributes are read
-		// from it in place.
-		s.body = unsafe.String(&body[0], len(body))
-	}
+// parse turns an exposition into data points, a chunk at a time. On an
+// error the samples before it stand: they are already handed on.
+func (s *scrape) parse(body packedBody, contentType string) error {
+	s.packed = body
 	// Text 0.0.4 when the target names no format or one not known, as the
 	// stock receiver's fallback_scrape_protocol default.
-	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{FallbackContentType: "text/plain"})
+	opts := textparse.ParserOptions{FallbackContentType: "text/plain"}
+	p, err := textparse.New(nil, contentType, nil, opts)
 	if p == nil {
 		if err == nil {
 			err = errors.New("no parser for the response")
 		}
 		return fmt.Errorf("received unsupported Content-Type %q: %w", contentType, err)
 	}
+	symbols := labels.NewSymbolTable()
+	var eof []byte
+	switch p.(type) {
+	case *textparse.OpenMetricsParser:
+		eof = eofLine
+	case *textparse.PromParser:
+	default: // protobuf, not lines
+		raw, err := body.open()
+		if err != nil {
+			return err
+		}
+		_, err = s.parseChunk(raw, 0, contentType, symbols, opts)
+		return err
+	}
+	if body.n == 0 {
+		_, err := s.parseChunk(nil, 0, contentType, symbols, opts)
+		return err
+	}
+	c := chunker{body: &body}
+	for {
+		ch, err := c.next()
+		if err != nil || ch.text == nil {
+			return err
+		}
+		if !ch.last {
+			ch.text = append(ch.text, eof...)
+		}
+		line, err := s.parseChunk(ch.text, ch.base, contentType, symbols, opts)
+		if err != nil {
+			return err
+		}
+		if line != nil {
+			c.typeLine = line
+		}
+	}
+}
+
+// parseChunk parses one chunk, which starts at base in the body, and
+// returns a copy of the last TYPE line in it.
+func (s *scrape) parseChunk(chunk []byte, base int, contentType string, symbols *labels.SymbolTable, opts textparse.ParserOptions) ([]byte, error) {
+	s.body, s.base = "", base
+	if len(chunk) > 0 {
+		// The chunk is never written again: the points' attributes are
+		// read from it in place.
+		s.body = unsafe.String(&chunk[0], len(chunk))
+	}
+	p, _ := textparse.New(chunk, contentType, symbols, opts)
+	var typeLine []byte
 	t := s.t
 	for {
 		et, err := p.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				return typeLine, nil
 			}
-			return fmt.Errorf("parsing the exposition: %w", err)
+			return nil, fmt.Errorf("parsing the exposition: %w", err)
 		}
 		switch et {
 		case textparse.EntryType:
@@ -254,6 +303,14 @@ func (s *scrape) parse(body []byte, contentType string) error {
 			m := s.meta[string(name)]
 			m.typ = typ
 			s.meta[string(name)] = m
+			if off, ok := offsetIn(s.body, name); ok {
+				from := strings.LastIndexByte(s.body[:off], '\n') + 1
+				to := len(s.body)
+				if nl := strings.IndexByte(s.body[off:], '\n'); nl >= 0 {
+					to = off + nl + 1
+				}
+				typeLine = append(typeLine[:0], s.body[from:to]...)
+			}
 		case textparse.EntryHelp:
 			name, help := p.Help()
 			m := s.meta[string(name)]
@@ -293,8 +350,8 @@ func (s *scrape) parse(body []byte, contentType string) error {
 				}
 				s.added++
 			}
-			st.gen, st.off, st.n = s.gen, uint32(off), uint32(len(raw))
-			e := st.entry(s.body)
+			st.gen, st.off, st.n = s.gen, uint32(s.base+off), uint32(len(raw))
+			e := st.entry(s.body, s.base)
 			ts := s.ts
 			st.timestamped = tsp != nil && t.honorTimestamps
 			if st.timestamped {
@@ -329,6 +386,7 @@ func (s *scrape) resolve(name string) *family {
 	}
 	f, ok := s.fams[name]
 	if !ok {
+		name = strings.Clone(name) // not the chunk's: kept to the scrape's end
 		f = s.newFamily(name)
 		s.fams[name] = f
 	}
@@ -748,18 +806,19 @@ func (s *scrape) finish(duration time.Duration, fetched bool, err error) {
 	t.lastAppended = s.gen
 	var stale []staleSeries
 	if len(gone) > 0 {
-		prev, derr := t.prevBody.open()
+		raw, derr := t.prevBody.open()
+		prev := unsafe.String(unsafe.SliceData(raw), len(raw))
 		if derr != nil {
 			s.t.logger.Error("The last scrape's body is lost: no stale markers for the series gone", zap.Error(derr))
 			gone = nil
 		}
 		for _, st := range gone {
-			e := st.entry(prev)
+			e := st.entry(prev, 0)
 			stale = append(stale, staleSeries{fam: s.resolve(e.name()).name, e: e})
 		}
 	}
-	if s.body != "" {
-		t.prevBody.keep(s.body)
+	if s.packed.n > 0 {
+		t.prevBody = s.packed
 	}
 	// By family, so each family's stale points are assembled in one go.
 	sort.Slice(stale, func(i, j int) bool {

@@ -75,6 +75,9 @@ type equivCase struct {
 	labels          map[string]string
 	// maxPoints, when set, is our max_points_per_request.
 	maxPoints int
+	// chunk, when set, is how much of a body our receiver reads, packs and
+	// parses at a time.
+	chunk int
 	// targets is how many targets the job has (one when 0), each in a
 	// static_configs entry of its own with a label shard="<its index>",
 	// all answering the same pages.
@@ -99,6 +102,10 @@ func TestEquivalence(t *testing.T) {
 		cases = append(cases,
 			equivCase{name: "python_client_" + ext, pages: pages("python_1."+ext, "python_2."+ext)},
 			equivCase{name: "python_client_split_" + ext, pages: pages("python_1."+ext, "python_2."+ext), maxPoints: 3},
+			// Bodies read and parsed in pieces smaller than a line, or
+			// than a family, the stale series' text from the last one's.
+			equivCase{name: "python_client_chunked_" + ext, pages: pages("python_1."+ext, "python_2."+ext), chunk: 61},
+			equivCase{name: "stale_series_chunked_" + ext, pages: pages("stale_1."+ext, "stale_2."+ext, "stale_2."+ext, "stale_1."+ext), chunk: 23},
 			equivCase{
 				name:   "labels_" + ext,
 				pages:  pages("labels." + ext),
@@ -143,6 +150,8 @@ func TestEquivalence(t *testing.T) {
 	cases = append(cases,
 		// Families larger than a request go out in parts.
 		equivCase{name: "split_families", pages: pages("big.txt"), maxPoints: 7},
+		equivCase{name: "split_families_chunked", pages: pages("big.txt"), maxPoints: 7, chunk: 300},
+		equivCase{name: "exemplars_chunked_om", pages: pages("exemplars_1.om", "exemplars_2.om"), chunk: 17},
 		equivCase{name: "duplicate_series", pages: pages("duplicates.txt")},
 		equivCase{name: "odd_families", pages: pages("odd.txt")},
 		// What client_golang sends a scraper that accepts escaping=allow-utf-8.
@@ -199,6 +208,11 @@ func startEquivalence(t *testing.T, c equivCase) *equivRun {
 	var err error
 	r.oursRcv, err = NewFactory().CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), r.oursCfg, r.oursSink)
 	require.NoError(t, err, c.name)
+	if c.chunk != 0 {
+		for _, tgt := range r.oursRcv.(*promScrapeReceiver).targets {
+			tgt.chunk = c.chunk
+		}
+	}
 	stockFactory := prometheusreceiver.NewFactory()
 	r.stockRcv, err = stockFactory.CreateMetrics(context.Background(), receivertest.NewNopSettings(stockFactory.Type()), stockCfg, r.stockSink)
 	require.NoError(t, err, c.name)

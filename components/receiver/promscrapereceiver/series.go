@@ -50,10 +50,13 @@ type seriesEntry struct {
 	attrs uint16
 }
 
-func (st *stored) entry(body string) seriesEntry {
+// entry reads the series from body, the part of the scrape's body from
+// base on.
+func (st *stored) entry(body string, base int) seriesEntry {
 	e := seriesEntry{slow: st.slow, ghash: st.ghash, gtype: pmetric.MetricType(st.gtype), attrs: st.attrs}
 	if st.slow == nil {
-		e.raw = body[st.off : st.off+st.n]
+		off := int(st.off) - base
+		e.raw = body[off : off+int(st.n)]
 	}
 	return e
 }

@@ -4,7 +4,6 @@
 package promscrapereceiver // import "github.com/gatewayz/otelcol-gatewayz/components/receiver/promscrapereceiver"
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -45,7 +44,8 @@ type target struct {
 	resource     pcommon.Resource
 	version      string
 
-	lastBody int
+	// chunk is how much of the body is read and parsed at a time.
+	chunk int
 	// prevBody is the last scrape's exposition, where the series it had
 	// and this one may lack are.
 	prevBody packedBody
@@ -100,6 +100,7 @@ func newTarget(sc *ScrapeConfig, cfg *Config, addr string, static map[string]str
 		version:         version,
 		logger:          logger,
 		meta:            map[string]familyMeta{},
+		chunk:           defaultChunk,
 	}
 	t.resource = newResource(t.job, t.instance, t.scheme)
 	for _, name := range reportNames {
@@ -137,36 +138,32 @@ func discernibleHost(host string) bool {
 	return host != "localhost"
 }
 
-// fetch GETs the target's exposition.
-func (t *target) fetch(ctx context.Context, client *http.Client) ([]byte, string, error) {
+// fetch GETs the target's exposition, packed as it is read.
+func (t *target) fetch(ctx context.Context, client *http.Client) (packedBody, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, http.NoBody)
 	if err != nil {
-		return nil, "", err
+		return packedBody{}, "", err
 	}
 	req.Header.Set("Accept", acceptHeader)
 	req.Header.Set("User-Agent", "otelcol-gatewayz/"+t.version)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(t.timeout.Seconds(), 'f', -1, 64))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, "", err
+		return packedBody{}, "", err
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}()
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("server returned HTTP status %s", resp.Status)
+		return packedBody{}, "", fmt.Errorf("server returned HTTP status %s", resp.Status)
 	}
-	// Each scrape reads into a buffer of its own, which the points it
-	// makes read their attributes from. Room for a body a little larger
-	// than the last: growing by doubling would hold up to twice the
-	// exposition.
-	body := bytes.NewBuffer(make([]byte, 0, int(max(resp.ContentLength, int64(t.lastBody+t.lastBody/16)))+bytes.MinRead))
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		return nil, "", fmt.Errorf("reading the response: %w", err)
+	// About the last body's size: a scrape's body packs alike.
+	body := packedBody{packed: make([]byte, 0, len(t.prevBody.packed)+len(t.prevBody.packed)/16)}
+	if err := body.readFrom(resp.Body, t.chunk, t.prevBody.n); err != nil {
+		return packedBody{}, "", fmt.Errorf("reading the response: %w", err)
 	}
-	t.lastBody = body.Len()
-	return body.Bytes(), resp.Header.Get("Content-Type"), nil
+	return body, resp.Header.Get("Content-Type"), nil
 }
