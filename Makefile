@@ -222,7 +222,7 @@ export BENCH_DURATION BENCH_STEP BENCH_ROUNDS BENCH_REFINE BENCH_SIGNALS BENCH_W
 bench: $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1 ./components/...
 	OTELCOL_BIN=$(CURDIR)/$(BIN) BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
-		$(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./tests/bench/
+		$(GO) test -count=1 -timeout 60m -run '^TestBench$$' -v ./tests/bench/
 
 clean:
 	rm -rf bin data .tools

@@ -64,9 +64,10 @@ func envFrom(t testing.TB) *benchEnv {
 		// holds one flush, as production does every 15 s.
 		duration: envDuration(t, "BENCH_DURATION", 15*time.Second),
 		step:     envDuration(t, "BENCH_STEP", 2*time.Second),
-		// Two keep a whole run near 20 minutes on 2 cores; a third, whose
-		// median outvotes one odd round, adds about 3.5.
-		rounds: envInt(t, "BENCH_ROUNDS", 2, 1),
+		// Four, about 26 minutes in all on 2 cores (two: 19): one setup's
+		// items per CPU-second vary by a tenth either way between fresh
+		// collectors at one rate, which two rounds' median does not damp.
+		rounds: envInt(t, "BENCH_ROUNDS", 4, 1),
 		refine: envInt(t, "BENCH_REFINE", 3, 0),
 		// Enough concurrent senders that a collector's pause (a GC, a
 		// flush) does not cost the paced generator its rate: the generator

@@ -212,14 +212,26 @@ func TestConfirmRate(t *testing.T) {
 		}
 	}
 	got, steps := confirmRate(100000, 5, probe(80000, 85000))
-	// 100k fails having accepted 85k: next 76.5k (0.9 of 85k) holds.
-	if math.Abs(got-76500) > 1 || len(steps) != 2 {
-		t.Errorf("confirmed %v after %+v, want 76.5k on the second try", got, steps)
+	// 100k fails having accepted 85k: 76.5k (0.9 of 85k) holds, more
+	// than a tenth under 100k, so 88.25k and 82.375k are tried and fail,
+	// and 76.5k is within a tenth of the lower.
+	if math.Abs(got-76500) > 1 || len(steps) != 4 {
+		t.Errorf("confirmed %v after %+v, want 76.5k after 4 tries", got, steps)
 	}
 	for i, s := range steps {
-		if !s.Confirm || s.OK != (i == len(steps)-1) || (s.Reason == "") != s.OK {
+		if !s.Confirm || s.OK != (i == 1) || (s.Reason == "") != s.OK {
 			t.Errorf("step %d %+v recorded wrongly", i, s)
 		}
+	}
+	// An overloaded window accepted far less than the collector sustains:
+	// 566 fails having accepted 407, 366 holds, 466 holds, 516 fails, and
+	// 466 is within a tenth of 516.
+	if got, steps = confirmRate(566, 5, probe(500, 407)); math.Abs(got-466) > 1 || len(steps) != 4 {
+		t.Errorf("confirmed %v after %+v, want 466 after 4 tries", got, steps)
+	}
+	// What held first is kept when every try above it fails.
+	if got, steps = confirmRate(566, 3, probe(370, 407)); math.Abs(got-366) > 1 || len(steps) != 3 {
+		t.Errorf("confirmed %v after %+v, want 366 after 3 tries", got, steps)
 	}
 	// Accepting all it is offered, it steps down by a tenth: 100k, 90k, 81k fail.
 	if got, steps = confirmRate(100000, 5, probe(80000, 1e9)); math.Abs(got-72900) > 1 || len(steps) != 4 {

@@ -251,8 +251,8 @@ func (l *live) measureWindow(t testing.TB, rate float64, d time.Duration, ownPea
 const confirmTries = 5
 
 // search starts a fresh collector for setup, finds its highest rate with
-// short steps, then confirms it with whole measurement windows, stepping
-// down until one holds. The sustained rate is the one that held, and that
+// short steps, then confirms it with whole measurement windows
+// (confirmRate). The sustained rate is the highest that held, and its
 // window (peak RSS counted from its start) is returned with it.
 func search(t testing.TB, e *benchEnv, s setup) (float64, []step, *sample) {
 	t.Helper()

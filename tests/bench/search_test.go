@@ -119,22 +119,37 @@ const (
 // (probe runs one and says how many items per second it accepted),
 // lowering it until one does, at most tries times: a short search step
 // can pass at a rate the collector cannot keep up through a span-metrics
-// flush or a GC at a fuller heap. It returns 0 when none held.
+// flush or a GC at a fuller heap. A step down to what an overloaded
+// window accepted can go too deep, as refusing costs a collector CPU too
+// (pyroscope-ingest: 407 uploads/s accepted of 566 offered at 470 per
+// CPU-second), so once a rate holds more than a tenth under one that
+// failed, the tries left bisect between the two. It returns the highest
+// rate that held, 0 when none did.
 func confirmRate(rate float64, tries int, probe func(rate float64) (ok bool, why string, accepted float64)) (float64, []step) {
 	var steps []step
+	held, failed := 0.0, 0.0
 	for range tries {
 		ok, why, accepted := probe(rate)
 		steps = append(steps, step{Rate: rate, OK: ok, Reason: why, Confirm: true})
 		if ok {
-			return rate, steps
+			held = rate
+		} else {
+			failed = rate
 		}
-		next := rate * confirmStep
-		if accepted > 0 {
-			next = min(next, max(accepted*confirmStep, rate*confirmFloor))
+		switch {
+		case held == 0:
+			next := rate * confirmStep
+			if accepted > 0 {
+				next = min(next, max(accepted*confirmStep, rate*confirmFloor))
+			}
+			rate = next
+		case failed == 0 || held >= failed*confirmStep:
+			return held, steps
+		default:
+			rate = (held + failed) / 2
 		}
-		rate = next
 	}
-	return 0, steps
+	return held, steps
 }
 
 // Comparison rates: both setups of a comparison run at one offered rate,
