@@ -17,10 +17,7 @@ import (
 // scraped twice, and followed by one that lacks some of its series (the
 // stale markers read the last body's chunks).
 func TestChunkedScrapesAsWhole(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "equivalence", "*"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, file := range files {
+	for _, file := range equivalenceFiles(t) {
 		first, err := os.ReadFile(file)
 		require.NoError(t, err)
 		contentType := "text/plain; version=0.0.4"

@@ -22,8 +22,7 @@ import (
 // series in place, from chunks of any size, gives exactly what keeping the
 // parser's labels of the whole body gives.
 func FuzzScrape(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "equivalence", "*"))
-	for _, file := range files {
+	for _, file := range equivalenceFiles(f) {
 		b, err := os.ReadFile(file)
 		if err == nil {
 			f.Add(b, strings.HasSuffix(file, ".om"), uint16(len(b)/3))
@@ -68,6 +67,14 @@ func scrapeBody(t *target, body []byte, contentType string, n int) []string {
 	err := s.parse(packed(body, t.chunk), contentType)
 	s.finish(time.Millisecond, true, err)
 	return canonicalScrape(reqs, pcommon.NewTimestampFromTime(at), "1")
+}
+
+// equivalenceFiles are the expositions the equivalence test compares.
+func equivalenceFiles(tb testing.TB) []string {
+	files, err := filepath.Glob(filepath.Join("testdata", "equivalence", "*"))
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	return files
 }
 
 // packed is body as a fetch in chunks of size bytes packs it.
