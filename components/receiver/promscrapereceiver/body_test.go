@@ -20,10 +20,7 @@ func TestChunkedScrapesAsWhole(t *testing.T) {
 	for _, file := range equivalenceFiles(t) {
 		first, err := os.ReadFile(file)
 		require.NoError(t, err)
-		contentType := "text/plain; version=0.0.4"
-		if strings.HasSuffix(file, ".om") {
-			contentType = "application/openmetrics-text; version=1.0.0"
-		}
+		contentType := expositionType(strings.HasSuffix(file, ".om"))
 		stale, err := os.ReadFile(filepath.Join("testdata", "equivalence", "stale_2"+filepath.Ext(file)))
 		require.NoError(t, err)
 		bodies := [][]byte{first, first, stale}

@@ -50,6 +50,14 @@ const (
 	contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 )
 
+// expositionType is the Content-Type a target serves an exposition with.
+func expositionType(openMetrics bool) string {
+	if openMetrics {
+		return contentTypeOM
+	}
+	return contentTypeText
+}
+
 // equivPage is what a target answers to one scrape.
 type equivPage struct {
 	// file is an exposition under testdata/equivalence; its extension
@@ -438,10 +446,7 @@ func (tg *equivTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p.status != 0:
 		w.WriteHeader(p.status)
 	default:
-		ct := contentTypeText
-		if strings.HasSuffix(p.file, ".om") {
-			ct = contentTypeOM
-		}
+		ct := expositionType(strings.HasSuffix(p.file, ".om"))
 		switch p.contentType {
 		case "":
 			w.Header().Set("Content-Type", ct)

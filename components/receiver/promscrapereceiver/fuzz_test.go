@@ -37,10 +37,7 @@ func FuzzScrape(f *testing.F) {
 	f.Add([]byte("#00\x0000\"0\"\n0000000"), false, uint16(9))
 	f.Add([]byte("# TYPE A histogram\nB{le=\"0\"}0"), false, uint16(0))
 	f.Fuzz(func(t *testing.T, body []byte, openMetrics bool, chunk uint16) {
-		contentType := "text/plain; version=0.0.4"
-		if openMetrics {
-			contentType = "application/openmetrics-text; version=1.0.0"
-		}
+		contentType := expositionType(openMetrics)
 		inPlace, fromLabels := fuzzTarget(false), fuzzTarget(true)
 		inPlace.chunk = 1 + int(chunk)%512
 		for scrape := range 2 {
