@@ -1,10 +1,7 @@
 package bench
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -12,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,11 +21,11 @@ import (
 // rawSink is a backend for the bench: it accepts OTLP traces, logs and
 // profiles over gRPC (any compression the collector's own server takes:
 // the harness registers gzip, snappy and zstd) and logs over OTLP/HTTP
-// (plain, gzip or zstd),
-// and only walks the protobuf wire format to count items and read their
-// timestamps. harness.OTLPSink decodes every export into pdata, which at
-// hundreds of thousands of spans a second costs the load generator's core
-// more than the collector's work costs its own.
+// (what Loki's OTLP push takes: harness.ReadBody), and only walks the
+// protobuf wire format to count items and read their timestamps.
+// harness.OTLPSink decodes every export into pdata, which at hundreds of
+// thousands of spans a second costs the load generator's core more than
+// the collector's work costs its own.
 type rawSink struct {
 	GRPCAddr string
 	HTTPURL  string
@@ -94,40 +90,13 @@ func (s *rawSink) serveGRPC(_ any, stream grpc.ServerStream) error {
 }
 
 func (s *rawSink) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	var rd io.Reader = r.Body
-	// The encodings Loki's OTLP push takes that gateway.yaml may pick.
-	switch enc := r.Header.Get("Content-Encoding"); enc {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.fail(err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rd = zr
-	case "zstd":
-		zr, err := zstd.NewReader(r.Body, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			s.fail(err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		defer zr.Close()
-		rd = zr
-	default:
-		err := fmt.Errorf("content encoding %q is not supported by the bench's sink", enc)
-		s.fail(err)
-		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
-		return
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(rd); err != nil {
+	body, err := harness.ReadBody(r)
+	if err != nil {
 		s.fail(err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := s.consume(r.URL.Path, buf.Bytes()); err != nil {
+	if err := s.consume(r.URL.Path, body); err != nil {
 		s.fail(err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -343,8 +343,8 @@ func ReadBody(req *http.Request) ([]byte, error) {
 			return nil, err
 		}
 		return io.ReadAll(zr)
-	case "zstd": // the Loki and Mimir exporters' default
-		zr, err := zstd.NewReader(bytes.NewReader(body))
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, err
 		}
