@@ -308,6 +308,28 @@ func TestPairRatio(t *testing.T) {
 	}
 }
 
+func TestGoalText(t *testing.T) {
+	for _, c := range []struct {
+		v, goal float64
+		want    string
+	}{
+		{0.798, 0.8, "0.798"},   // "0.80" would read as the goal met
+		{0.7996, 0.8, "0.7996"}, // and so would "0.800"
+		{0.8999, 0.9, "0.8999"},
+		{0.8899, 0.9, "0.89"}, // short of the goal, and reads so
+		{0.8, 0.8, "0.80"},
+		{0.8004, 0.8, "0.80"}, // met, and reads so
+		{0.83, 0.8, "0.83"},
+		{1.24, 0.9, "1.24"},
+		{0.798, 0, "0.80"}, // no goal: trim3
+		{376, 400, "376"},
+	} {
+		if got := goalText(c.v, c.goal); got != c.want {
+			t.Errorf("goalText(%v, %v) = %q, want %q", c.v, c.goal, got, c.want)
+		}
+	}
+}
+
 func TestReportWrite(t *testing.T) {
 	round := func(r int, rate float64, perCPU int64, rss float64, verdict string) sample {
 		return sample{Round: r, Rate: rate, Items: perCPU, CPU: time.Second, Busy: 2 * time.Second, PeakRSS: rss,

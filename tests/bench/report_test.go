@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,17 +88,36 @@ func (gr groupResult) ratio(i int) (v float64, clean, rounds int) {
 	return v, clean, rounds
 }
 
-// ratioText is a ratio with, when not every round was clean, how many were.
-func ratioText(v float64, clean, rounds int) string {
+// ratioText is a ratio against its goal with, when not every round was
+// clean, how many were.
+func ratioText(v, goal float64, clean, rounds int) string {
 	switch {
 	case math.IsNaN(v):
 		return "n/a"
 	case clean == 0:
-		return fmt.Sprintf("%s (no clean round: not a result)", trim3(v))
+		return fmt.Sprintf("%s (no clean round: not a result)", goalText(v, goal))
 	case clean < rounds:
-		return fmt.Sprintf("%s (%d/%d rounds clean)", trim3(v), clean, rounds)
+		return fmt.Sprintf("%s (%d/%d rounds clean)", goalText(v, goal), clean, rounds)
 	}
-	return trim3(v)
+	return goalText(v, goal)
+}
+
+// goalText is v as trim3 writes it, or with as many more digits as it
+// takes to stay on v's side of goal: a 0.798 against a goal of 0.8 must
+// not read "0.80" beside "no".
+func goalText(v, goal float64) string {
+	txt := trim3(v)
+	if goal == 0 || math.IsNaN(v) {
+		return txt
+	}
+	for digits := 3; digits <= 6; digits++ {
+		shown, err := strconv.ParseFloat(txt, 64)
+		if err != nil || (shown >= goal) == (v >= goal) {
+			break
+		}
+		txt = strconv.FormatFloat(v, 'f', digits, 64)
+	}
+	return txt
 }
 
 // at is the comparison rounds run at rate.
@@ -255,7 +275,7 @@ func (r *report) goals() [][3]string {
 			if g.rates[i] == 0 {
 				at = "not run: a side sustained no rate"
 			}
-			add(fmt.Sprintf("%s: %s / %s per CPU-second ≥ %.2f, %s", c.Topic, c.A, c.B, c.Goal, at), ratioText(v, cl, n), v >= c.Goal && cl > 0, v)
+			add(fmt.Sprintf("%s: %s / %s per CPU-second ≥ %.2f, %s", c.Topic, c.A, c.B, c.Goal, at), ratioText(v, c.Goal, cl, n), v >= c.Goal && cl > 0, v)
 		}
 		if g.group.PerCPUGoal > 0 && len(g.group.Comparisons) > 0 {
 			c, rate := g.group.Comparisons[0], g.rates[0]
@@ -349,7 +369,7 @@ func (r *report) write(path string) error {
 				goal = fmt.Sprintf("≥ %.2f", c.Goal)
 			}
 			v, cl, n := g.ratio(i)
-			txt, at := trim3(v), si(g.rates[i])
+			txt, at := goalText(v, c.Goal), si(g.rates[i])
 			switch {
 			case g.rates[i] == 0:
 				txt, at = "not measured: a side sustained no rate", "–"
