@@ -216,7 +216,7 @@ test: tools check-generated build lint validate unit e2e fuzz
 
 ## bench: Go benchmarks of our components, then tests/bench: per signal the
 ## highest rate one core sustains, its cost and the side-by-side ratios,
-## written to docs/benchmarks.md and docs/benchmarks.png (~20 min on 2 cores).
+## written to docs/benchmarks.md and docs/benchmarks.png (how long: README, Performance).
 # `make bench BENCH_DURATION=5s` etc. reach the test (README, Environment variables).
 export BENCH_DURATION BENCH_STEP BENCH_ROUNDS BENCH_REFINE BENCH_SIGNALS BENCH_WORKERS BENCH_COLLECTOR_CPU BENCH_LOAD_CPUS
 bench: $(BIN)

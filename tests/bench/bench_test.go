@@ -64,9 +64,10 @@ func envFrom(t testing.TB) *benchEnv {
 		// holds one flush, as production does every 15 s.
 		duration: envDuration(t, "BENCH_DURATION", 15*time.Second),
 		step:     envDuration(t, "BENCH_STEP", 2*time.Second),
-		// Four, about 26 minutes in all on 2 cores (two: 19): one setup's
-		// items per CPU-second vary by a tenth either way between fresh
-		// collectors at one rate, which two rounds' median does not damp.
+		// Four, not two: one setup's items per CPU-second vary by a tenth
+		// either way between fresh collectors at one rate, which two
+		// rounds' median does not damp (the run's length: README,
+		// Performance).
 		rounds: envInt(t, "BENCH_ROUNDS", 4, 1),
 		refine: envInt(t, "BENCH_REFINE", 3, 0),
 		// Enough concurrent senders that a collector's pause (a GC, a
