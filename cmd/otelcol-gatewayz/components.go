@@ -32,6 +32,7 @@ import (
 	ingestauthextension "github.com/gatewayz/otelcol-gatewayz/components/extension/ingestauthextension"
 	shutdownlimitextension "github.com/gatewayz/otelcol-gatewayz/components/extension/shutdownlimitextension"
 	rejectionsextension "github.com/gatewayz/otelcol-gatewayz/components/extension/rejectionsextension"
+	lz4compressionextension "github.com/gatewayz/otelcol-gatewayz/components/extension/lz4compressionextension"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
@@ -82,6 +83,7 @@ func components() (otelcol.Factories, error) {
 		ingestauthextension.NewFactory(),
 		shutdownlimitextension.NewFactory(),
 		rejectionsextension.NewFactory(),
+		lz4compressionextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -96,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		ingestauthextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 		shutdownlimitextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 		rejectionsextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
+		lz4compressionextension.NewFactory().Type(): "github.com/gatewayz/otelcol-gatewayz v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

@@ -214,6 +214,10 @@ func testGatewayPipeline(t *testing.T, tenantLabel bool) {
 			if !strings.HasSuffix(r.Path, "/otlp/v1/logs") {
 				t.Errorf("loki request path %q, want Loki's native OTLP endpoint", r.Path)
 			}
+			// lz4compression's, the exporter itself sending no encoding.
+			if enc := r.Header.Get("Content-Encoding"); enc != "lz4" {
+				t.Errorf("loki request Content-Encoding %q, want lz4", enc)
+			}
 			for i := 0; i < r.Logs.ResourceLogs().Len(); i++ {
 				rl := r.Logs.ResourceLogs().At(i)
 				attrs := rl.Resource().Attributes()
