@@ -45,7 +45,11 @@ func (c *compressor) GetHTTPRoundTripper(context.Context) (extensionmiddleware.W
 func (c *compressor) compress(body io.Reader) ([]byte, error) {
 	var out bytes.Buffer
 	w := c.writers.Get().(*lz4.Writer)
-	defer c.writers.Put(w)
+	defer func() {
+		// A pooled writer would otherwise keep this body's output alive.
+		w.Reset(nil)
+		c.writers.Put(w)
+	}()
 	w.Reset(&out)
 	// Hidden from io.Copy: the Writer's ReadFrom takes a read error of
 	// io.ErrUnexpectedEOF for the end of the body and sends it cut short.
