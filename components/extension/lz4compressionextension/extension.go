@@ -82,8 +82,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A RoundTripper must not modify the request it was given.
 	out := req.Clone(req.Context())
 	out.Header.Set("Content-Encoding", "lz4")
-	out.Body = io.NopCloser(bytes.NewReader(packed))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(packed)), nil }
+	out.Body, _ = out.GetBody()
 	out.ContentLength = int64(len(packed))
 	return rt.next.RoundTrip(out)
 }
