@@ -161,6 +161,7 @@ func TestEquivalence(t *testing.T) {
 		equivCase{name: "split_families_chunked", pages: pages("big.txt"), maxPoints: 7, chunk: 300},
 		equivCase{name: "exemplars_chunked_om", pages: pages("exemplars_1.om", "exemplars_2.om"), chunk: 17},
 		equivCase{name: "duplicate_series", pages: pages("duplicates.txt")},
+		equivCase{name: "empty_labels", pages: pages("empty_labels.txt")},
 		equivCase{name: "odd_families", pages: pages("odd.txt")},
 		// What client_golang sends a scraper that accepts escaping=allow-utf-8.
 		equivCase{name: "utf8_names", pages: []equivPage{{file: "utf8_names.txt", contentType: "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"}}},

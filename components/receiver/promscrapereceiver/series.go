@@ -222,8 +222,8 @@ func (t *target) applyTargetLabels(ls labels.Labels) labels.Labels {
 	return b.Labels()
 }
 
-// setGroup identifies a sample's data point: its labels without the
-// name, the target's job and instance (the same for every series of a
+// setGroup identifies a sample's data point: its labels that are not
+// empty, without the name, the target's job and instance (the same for every series of a
 // target), and a histogram's le or a summary's quantile. The otel_scope_*
 // labels stay in: the same labels in two scopes are two points.
 //
@@ -235,12 +235,11 @@ func (t *target) setGroup(e *seriesEntry, mtype pmetric.MetricType) {
 	var sum uint64
 	e.attrs = 0
 	add := func(name, value string) {
-		if isNotUseful(skip, name) {
+		// An empty label is no label to Prometheus: x{a=""} is x{}.
+		if value == "" || isNotUseful(skip, name) {
 			return
 		}
-		if value != "" {
-			e.attrs++
-		}
+		e.attrs++
 		sum += labelHash(name, value)
 	}
 	if e.slow != nil {
