@@ -24,13 +24,20 @@ type compressor struct {
 
 var _ extensionmiddleware.HTTPClient = (*compressor)(nil)
 
+// frameWriter is what one compression holds, pooled: the writer and
+// the buffer its frame is written to.
+type frameWriter struct {
+	w   *lz4.Writer
+	out bytes.Buffer
+}
+
 func newCompressor(size lz4.BlockSize) *compressor {
 	c := &compressor{}
 	c.writers.New = func() any {
-		w := lz4.NewWriter(nil)
+		fw := &frameWriter{w: lz4.NewWriter(nil)}
 		// Both options are valid for every BlockSize, so Apply cannot fail.
-		_ = w.Apply(lz4.BlockSizeOption(size), lz4.ConcurrencyOption(1))
-		return w
+		_ = fw.w.Apply(lz4.BlockSizeOption(size), lz4.ConcurrencyOption(1))
+		return fw
 	}
 	return c
 }
@@ -43,23 +50,25 @@ func (c *compressor) GetHTTPRoundTripper(context.Context) (extensionmiddleware.W
 
 // compress returns body as one LZ4 frame.
 func (c *compressor) compress(body io.Reader) ([]byte, error) {
-	var out bytes.Buffer
-	w := c.writers.Get().(*lz4.Writer)
+	fw := c.writers.Get().(*frameWriter)
 	defer func() {
-		// A pooled writer would otherwise keep this body's output alive.
-		w.Reset(nil)
-		c.writers.Put(w)
+		fw.w.Reset(nil)
+		fw.out.Reset()
+		c.writers.Put(fw)
 	}()
-	w.Reset(&out)
+	fw.w.Reset(&fw.out)
 	// Hidden from io.Copy: the Writer's ReadFrom takes a read error of
 	// io.ErrUnexpectedEOF for the end of the body and sends it cut short.
-	if _, err := io.Copy(struct{ io.Writer }{w}, body); err != nil {
+	if _, err := io.Copy(struct{ io.Writer }{fw.w}, body); err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
+	if err := fw.w.Close(); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	// Copied out at its size: the pooled buffer, grown once to the
+	// largest frame, is not handed on with the request, and a buffer
+	// grown by doubling per body would allocate about twice the frame.
+	return bytes.Clone(fw.out.Bytes()), nil
 }
 
 type roundTripper struct {
