@@ -207,7 +207,7 @@ fuzz:
 	@for pkg in $$($(GO) list ./components/...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 2 $$pkg; \
+			GO=$(GO) tests/fuzz.sh $$pkg $$f $(FUZZTIME); \
 		done; \
 	done
 
