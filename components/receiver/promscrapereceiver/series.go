@@ -223,9 +223,10 @@ func (t *target) applyTargetLabels(ls labels.Labels) labels.Labels {
 }
 
 // setGroup identifies a sample's data point: its labels that are not
-// empty, without the name, the target's job and instance (the same for every series of a
-// target), and a histogram's le or a summary's quantile. The otel_scope_*
-// labels stay in: the same labels in two scopes are two points.
+// empty, without the name, the target's job and instance (the same for
+// every series of a target), and a histogram's le or a summary's
+// quantile. The otel_scope_* labels stay in: the same labels in two
+// scopes are two points.
 //
 // The hash is a sum over the labels, so a series read from its text (in
 // the order exposed, the target's labels apart) and one kept as labels
